@@ -2,14 +2,15 @@
 
 ``numpy.dot`` releases the GIL inside BLAS, so chunks run in parallel on
 threads with no copy. The calling thread computes the first chunk itself
-while the pool computes the others: one hand-off fewer per call.
+while the pool computes the others: one hand-off fewer per call. While the
+chunks run, BLAS is limited to one thread each (:mod:`paralleldot._blas`).
 """
 
 from concurrent.futures import wait
 
 import numpy as np
 
-from .. import _pools
+from .. import _blas, _pools
 
 
 def partial_sums(a, b, slices, workers):
@@ -23,15 +24,16 @@ def partial_sums(a, b, slices, workers):
 def run_on(executor, a, b, slices, inline_first=False):
     """Run one ``numpy.dot`` per slice on ``executor`` and return the results.
 
-    With ``inline_first`` the calling thread computes the first slice. An
-    exception raised by a chunk reaches the caller as itself, after every
-    submitted chunk has finished.
+    With ``inline_first`` the calling thread computes the first slice. BLAS
+    runs one thread per chunk meanwhile. An exception raised by a chunk
+    reaches the caller as itself, after every submitted chunk has finished.
     """
     first = 1 if inline_first else 0
-    futures = [executor.submit(np.dot, a[s], b[s]) for s in slices[first:]]
-    try:
-        head = [np.dot(a[slices[0]], b[slices[0]])] if inline_first else []
-    except BaseException:
-        wait(futures)
-        raise
-    return head + [f.result() for f in futures]
+    with _blas.single_threaded_blas():
+        futures = [executor.submit(np.dot, a[s], b[s]) for s in slices[first:]]
+        try:
+            head = [np.dot(a[slices[0]], b[slices[0]])] if inline_first else []
+            return head + [f.result() for f in futures]
+        finally:
+            # Whatever happened, no chunk may still run once BLAS is restored.
+            wait(futures)

@@ -12,15 +12,18 @@ The path of one call reads top to bottom::
 
 import numpy as np
 
+from concurrent.futures import ProcessPoolExecutor
+
 from ._pools import usable_cores
 from ._split import _check_count, _split
-from .backends import serial, threads
+from .backends import processes, serial, threads
 
 __all__ = ["BACKENDS", "parallel_dot", "parallel_numpy_dot"]
 
 _RUNNERS = {
     "serial": serial.partial_sums,
     "threads": threads.partial_sums,
+    "processes": processes.partial_sums,
 }
 #: The names accepted by ``parallel_dot(..., backend=...)``.
 BACKENDS = tuple(_RUNNERS)
@@ -39,15 +42,15 @@ def _as_vector(x, name):
                 f"{name} must be a 1-D array-like of numbers, got an object "
                 f"of type {type(x).__name__} that numpy cannot convert: {exc}"
             ) from exc
-    if x.ndim != 1:
-        raise ValueError(
-            f"{name} must be a 1-D vector, got an array with {x.ndim} "
-            f"dimension(s) and shape {x.shape}"
-        )
     if x.dtype.kind not in _NUMERIC_KINDS:
         raise TypeError(
             f"{name} must have a numeric dtype (bool, integer, unsigned, "
             f"float or complex), got dtype {x.dtype}"
+        )
+    if x.ndim != 1:
+        raise ValueError(
+            f"{name} must be a 1-D vector, got an array with {x.ndim} "
+            f"dimension(s) and shape {x.shape}"
         )
     return x
 
@@ -82,12 +85,19 @@ def parallel_dot(a, b, workers=None, backend="threads", executor=None):
         Number of chunks run at once, ``>= 1``. Default: the number of
         cores this process may use. More workers than elements gives one
         element per chunk.
-    backend : {"serial", "threads"}, default "threads"
+    backend : {"serial", "threads", "processes"}, default "threads"
         ``"serial"`` is plain ``numpy.dot``; ``"threads"`` runs the chunks
-        on a thread pool that is created once and reused.
+        on a thread pool; ``"processes"`` on a process pool whose workers
+        read the vectors from shared memory (:func:`shared_empty` vectors
+        in place, other arrays copied into shared memory once per call) and
+        return only their partial sums. Pools are created once and reused
+        until :func:`shutdown`.
     executor : concurrent.futures.Executor, optional
         An executor owned by the caller: the chunks are submitted to it
-        instead of a paralleldot pool, and it is not shut down.
+        instead of a paralleldot pool, and it is not shut down. A
+        ``ProcessPoolExecutor`` reads the vectors from shared memory like
+        ``"processes"``; any other executor gets one ``numpy.dot`` call per
+        chunk, as threads do.
 
     Returns
     -------
@@ -137,6 +147,8 @@ def parallel_dot(a, b, workers=None, backend="threads", executor=None):
         return np.dot(a, b)
     slices = _split(n, workers)
     if executor is not None:
+        if isinstance(executor, ProcessPoolExecutor):
+            return _combine(processes.run_on(executor, a, b, slices))
         return _combine(threads.run_on(executor, a, b, slices))
     return _combine(run(a, b, slices, workers))
 
@@ -161,4 +173,5 @@ def parallel_numpy_dot(va, vb, max_workers=2):
     numpy scalar
         ``numpy.dot(va, vb)``, see :func:`parallel_dot`.
     """
+    max_workers = _check_count(max_workers, "max_workers", 1)
     return parallel_dot(va, vb, workers=max_workers, backend="threads")

@@ -48,13 +48,30 @@ def single_threaded_blas():
                 limiter.restore_original_limits()
 
 
+_worker_limited = False  # True in a paralleldot worker process
+
+
 def limit_worker_process():
     """Initializer of a worker process: one BLAS thread for its whole life."""
+    global _worker_limited
     _blas().limit(limits=1)
+    _worker_limited = True
+
+
+def in_chunk():
+    """Context for one chunk in a worker process: one BLAS thread.
+
+    A paralleldot worker is limited for life already; a process of a
+    caller-owned executor is limited for the chunk only and then restored.
+    """
+    if _worker_limited:
+        return contextlib.nullcontext()
+    return single_threaded_blas()
 
 
 def _forget_after_fork():
-    global _lock, _controller, _active, _limiter
+    global _lock, _controller, _active, _limiter, _worker_limited
+    _worker_limited = False
     _lock = threading.Lock()
     _controller = None
     _active = 0

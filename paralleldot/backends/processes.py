@@ -1,0 +1,79 @@
+"""The futures split on a process pool that reads the vectors in shared memory.
+
+The vectors never travel through pickling: each task carries only a
+:class:`paralleldot._shm.Descriptor` of each vector and a slice, the worker
+attaches to the segment by name, runs ``numpy.dot`` on its slice and sends
+back one scalar. Vectors made by :func:`paralleldot.shared_empty` are read in
+place; other arrays are copied into a temporary segment for the call, which
+is unlinked before the call returns, whatever happens.
+"""
+
+import contextlib
+from concurrent.futures import wait
+from concurrent.futures.process import BrokenProcessPool
+
+import numpy as np
+
+from .. import _blas, _pools, _shm
+
+
+def partial_sums(a, b, slices, workers):
+    """Return ``[numpy.dot(a[s], b[s]) for s in slices]``, computed in processes."""
+    return run_on(_pools.process_pool(len(slices)), a, b, slices)
+
+
+def run_on(executor, a, b, slices):
+    """Run one chunk per slice on the process pool ``executor``.
+
+    An exception raised in a worker reaches the caller as itself. A worker
+    that dies (killed by a signal, out of memory) breaks the pool: the
+    shared pool is then discarded, so that the next call starts a fresh one,
+    and :class:`~concurrent.futures.process.BrokenProcessPool` is raised.
+    """
+    with contextlib.ExitStack() as temporaries:
+        da = _describe(a, temporaries)
+        db = da if b is a else _describe(b, temporaries)
+        live = _shm.live_names()
+        futures = []
+        try:
+            for s in slices:
+                futures.append(
+                    executor.submit(_chunk_dot, da, db, s.start, s.stop, live)
+                )
+            return [f.result() for f in futures]
+        except BrokenProcessPool as exc:
+            _pools.discard_process_pool(executor)
+            raise BrokenProcessPool(
+                "a worker process died during parallel_dot (killed by a "
+                "signal or out of memory?); the process pool was discarded "
+                "and the next call starts a fresh one"
+            ) from exc
+        finally:
+            # No worker may still read a temporary segment once it is gone.
+            wait(futures)
+
+
+def _describe(x, temporaries):
+    descriptor, holder = _shm.describe(x)
+    if holder is not None:
+        temporaries.callback(_shm.unlink_now, holder)
+    return descriptor
+
+
+def _chunk_dot(da, db, start, stop, live):
+    """In a worker: ``numpy.dot`` of one slice of two shared vectors."""
+    _shm.forget_except(live)
+    with contextlib.ExitStack() as attachments:
+        x = _attach(da, attachments)
+        y = _attach(db, attachments)
+        with _blas.in_chunk():
+            result = np.dot(x[start:stop], y[start:stop])
+        del x, y  # release the buffers before a temporary segment closes
+    return result
+
+
+def _attach(descriptor, attachments):
+    vector, shm = _shm.attach(descriptor)
+    if not descriptor.persistent:
+        attachments.callback(shm.close)
+    return vector

@@ -1,0 +1,181 @@
+"""The process backend: shared memory, cleanup, pool reuse, dead workers."""
+
+import math
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+import numpy as np
+import pytest
+
+import paralleldot
+from paralleldot import _pools, parallel_dot, shared_empty
+from paralleldot.backends import processes
+
+from conftest import shm_segments
+
+
+def test_shared_empty_is_a_writable_numeric_vector(no_leaked_segments):
+    a = shared_empty(10, np.int32)
+    assert a.shape == (10,) and a.dtype == np.int32 and a.flags.writeable
+    a[:] = np.arange(10)
+    assert parallel_dot(a, a, workers=3, backend="processes") == 285
+    assert shared_empty(0).shape == (0,)
+
+
+@pytest.mark.parametrize("dtype", [object, "U3", "M8[s]"])
+def test_shared_empty_refuses_non_numeric_dtypes(dtype):
+    with pytest.raises(TypeError, match="dtype must be numeric .*got"):
+        shared_empty(3, dtype)
+
+
+@pytest.mark.parametrize("n, error", [(-1, ValueError), (2.5, TypeError)])
+def test_shared_empty_bad_length(n, error):
+    with pytest.raises(error, match="n must be an integer >= 0"):
+        shared_empty(n)
+
+
+def test_shared_vectors_are_read_in_place(no_leaked_segments, monkeypatch):
+    a = shared_empty(1000)
+    a[:] = np.linspace(0, 1, 1000)
+    copies = []
+    original = processes._shm._copy_to_segment
+    monkeypatch.setattr(processes._shm, "_copy_to_segment", lambda x: copies.append(x) or original(x))
+    for view in [a, a[10:500], a[::-7]]:
+        assert parallel_dot(view, view, workers=2, backend="processes") == pytest.approx(np.dot(view, view), rel=1e-12)
+    assert copies == []
+    plain = np.ones(1000)
+    parallel_dot(a, plain, workers=2, backend="processes")
+    assert len(copies) == 1  # only the ordinary array is copied, once
+
+
+def test_segments_are_released_when_the_array_dies():
+    before = shm_segments()
+    a = shared_empty(100)
+    view = a[::2]
+    del a
+    assert len(shm_segments() - before) == 1  # the view keeps it alive
+    del view
+    assert shm_segments() == before
+
+
+def test_no_segment_left_after_calls_errors_and_shutdown(no_leaked_segments):
+    a = np.arange(1000.0)
+    parallel_dot(a, a, workers=2, backend="processes")
+    with pytest.raises(ValueError):
+        parallel_dot(a, a[:10], backend="processes")
+    with pytest.raises(ValueError, match="math domain error"):
+        parallel_dot(a, a, workers=2, executor=_SqrtOfMinusOneExecutor(1))
+    paralleldot.shutdown()
+
+
+class _SqrtOfMinusOneExecutor(ProcessPoolExecutor):
+    """A caller-owned process pool whose every task raises ValueError."""
+
+    def submit(self, fn, *args, **kwargs):
+        return super().submit(math.sqrt, -1)
+
+
+def test_exception_in_a_worker_process_reaches_the_caller_as_itself():
+    with _SqrtOfMinusOneExecutor(2) as executor:
+        with pytest.raises(ValueError, match="math domain error"):
+            parallel_dot(np.ones(8), np.ones(8), workers=2, executor=executor)
+
+
+def test_caller_owned_process_pool_reads_shared_memory_and_stays_open():
+    a = shared_empty(1000)
+    a[:] = 2.0
+    with ProcessPoolExecutor(2) as executor:
+        assert parallel_dot(a, a, workers=2, executor=executor) == 4000.0
+        assert parallel_dot(np.ones(5), np.ones(5), workers=2, executor=executor) == 5.0
+        assert executor.submit(abs, -3).result() == 3
+
+
+def test_pool_is_created_once_and_reused():
+    paralleldot.shutdown()
+    a = np.ones(100)
+    parallel_dot(a, a, workers=2, backend="processes")
+    pool = _pools._process_pool[0]
+    pids = set(pool._processes)
+    for _ in range(5):
+        parallel_dot(a, a, workers=2, backend="processes")
+    assert _pools._process_pool[0] is pool and set(pool._processes) == pids
+    parallel_dot(a, a, workers=1, backend="processes")  # fewer workers: same pool
+    assert _pools._process_pool[0] is pool
+    parallel_dot(a, a, workers=3, backend="processes")  # more: a larger one
+    assert _pools._process_pool[0] is not pool and _pools._process_pool[1] == 3
+    paralleldot.shutdown()
+    assert _pools._process_pool is None
+
+
+def test_thread_pool_is_created_once_and_reused():
+    paralleldot.shutdown()
+    a = np.ones(100)
+    parallel_dot(a, a, workers=3, backend="threads")
+    pool = _pools._thread_pool[0]
+    for _ in range(5):
+        parallel_dot(a, a, workers=2, backend="threads")
+    assert _pools._thread_pool[0] is pool
+
+
+def test_killed_worker_gives_a_clear_error_and_the_next_call_works(no_leaked_segments):
+    paralleldot.shutdown()
+    # float16 is not BLAS: each chunk of this call takes about a second.
+    a = np.ones(4 * 10**8, dtype=np.float16)
+    parallel_dot(np.ones(4), np.ones(4), workers=2, backend="processes")
+    pool = _pools._process_pool[0]
+    victim = next(iter(pool._processes))
+
+    def kill_soon():
+        time.sleep(0.5)
+        os.kill(victim, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_soon)
+    killer.start()
+    started = time.monotonic()
+    with pytest.raises(BrokenProcessPool, match="a worker process died during parallel_dot"):
+        with np.errstate(over="ignore"):
+            parallel_dot(a, a, workers=2, backend="processes")
+    killer.join()
+    assert time.monotonic() - started < 60
+    del a
+    b = np.arange(100.0)
+    assert parallel_dot(b, b, workers=2, backend="processes") == np.dot(b, b)
+    assert _pools._process_pool[0] is not pool
+
+
+def test_no_resource_tracker_warning_and_no_leak_in_a_fresh_interpreter():
+    script = textwrap.dedent(
+        """
+        import numpy as np
+        import paralleldot
+
+        if __name__ == "__main__":
+            a = paralleldot.shared_empty(10_000)
+            a[:] = 1.0
+            b = np.arange(10_000.0)
+            for _ in range(3):
+                assert paralleldot.parallel_dot(a, b, workers=2, backend="processes") == b.sum()
+            kept = paralleldot.shared_empty(50)  # alive at exit: unlinked by atexit
+            kept[:] = 1
+            assert paralleldot.parallel_dot(kept, kept, workers=2, backend="processes") == 50
+            paralleldot.shutdown()
+            assert paralleldot.parallel_dot(kept, kept, workers=2, backend="processes") == 50
+            print("done")
+        """
+    )
+    before = shm_segments()
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(paralleldot.__file__))),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "done"
+    assert proc.stderr == ""  # no resource_tracker warning, no traceback
+    assert shm_segments() - before == set()

@@ -1,0 +1,5 @@
+import sys
+
+from asv_offline import main
+
+sys.exit(main())

@@ -14,6 +14,7 @@ import numpy as np
 
 from concurrent.futures import ProcessPoolExecutor
 
+from . import _auto
 from ._pools import usable_cores
 from ._split import _check_count, _split
 from .backends import processes, serial, threads
@@ -21,6 +22,7 @@ from .backends import processes, serial, threads
 __all__ = ["BACKENDS", "parallel_dot", "parallel_numpy_dot"]
 
 _RUNNERS = {
+    "auto": None,  # chooses one of the others per call, see _auto
     "serial": serial.partial_sums,
     "threads": threads.partial_sums,
     "processes": processes.partial_sums,
@@ -28,13 +30,13 @@ _RUNNERS = {
 #: The names accepted by ``parallel_dot(..., backend=...)``.
 BACKENDS = tuple(_RUNNERS)
 
-_ndarray = np.ndarray
 _NUMERIC_KINDS = "biufc"
+_CORES = usable_cores()  # what workers=None means: the cores at import
 
 
 def _as_vector(x, name):
     """Return ``x`` as a 1-D numeric ndarray (no copy when it already is one)."""
-    if not isinstance(x, _ndarray):
+    if not isinstance(x, np.ndarray):
         try:
             x = np.asarray(x)
         except Exception as exc:
@@ -68,7 +70,7 @@ def _combine(partials):
     return np.add.reduce(values, dtype=values.dtype)
 
 
-def parallel_dot(a, b, workers=None, backend="threads", executor=None):
+def parallel_dot(a, b, workers=None, backend="auto", executor=None):
     """Dot product of two vectors, split into chunks run in parallel.
 
     The vectors are cut into ``workers`` contiguous, balanced slices
@@ -85,8 +87,13 @@ def parallel_dot(a, b, workers=None, backend="threads", executor=None):
         Number of chunks run at once, ``>= 1``. Default: the number of
         cores this process may use. More workers than elements gives one
         element per chunk.
-    backend : {"serial", "threads", "processes"}, default "threads"
-        ``"serial"`` is plain ``numpy.dot``; ``"threads"`` runs the chunks
+    backend : {"auto", "serial", "threads", "processes"}, default "auto"
+        ``"auto"`` picks ``"serial"`` or ``"threads"``, whichever runs
+        faster on this machine for vectors of this size and this worker
+        count: the first call of each size class measures both on the
+        caller's vectors (see :mod:`paralleldot._auto`); below 64 KiB it is
+        always ``numpy.dot``. ``"serial"`` is plain ``numpy.dot``;
+        ``"threads"`` runs the chunks
         on a thread pool; ``"processes"`` on a process pool whose workers
         read the vectors from shared memory (:func:`shared_empty` vectors
         in place, other arrays copied into shared memory once per call) and
@@ -94,7 +101,8 @@ def parallel_dot(a, b, workers=None, backend="threads", executor=None):
         until :func:`shutdown`.
     executor : concurrent.futures.Executor, optional
         An executor owned by the caller: the chunks are submitted to it
-        instead of a paralleldot pool, and it is not shut down. A
+        instead of a paralleldot pool (``backend`` is then ignored), and it
+        is not shut down. A
         ``ProcessPoolExecutor`` reads the vectors from shared memory like
         ``"processes"``; any other executor gets one ``numpy.dot`` call per
         chunk, as threads do.
@@ -134,15 +142,21 @@ def parallel_dot(a, b, workers=None, backend="threads", executor=None):
         raise ValueError(
             f"a and b must have the same length, got {n} and {b.shape[0]}"
         )
-    workers = usable_cores() if workers is None else _check_count(
-        workers, "workers", 1
-    )
-    run = _RUNNERS.get(backend)
-    if run is None:
+    workers = _CORES if workers is None else _check_count(workers, "workers", 1)
+    if backend not in _RUNNERS:
         raise ValueError(
             f"backend must be one of {', '.join(map(repr, BACKENDS))}; "
             f"got {backend!r}"
         )
+    if backend == "auto" and executor is None:
+        nbytes = a.nbytes + b.nbytes
+        if (
+            workers == 1
+            or nbytes < _auto.FLOOR_BYTES
+            or _auto.choose(a, b, nbytes, workers) == "serial"
+        ):
+            return np.dot(a, b)
+        backend = "threads"
     if n == 0:
         return np.dot(a, b)
     slices = _split(n, workers)
@@ -150,7 +164,7 @@ def parallel_dot(a, b, workers=None, backend="threads", executor=None):
         if isinstance(executor, ProcessPoolExecutor):
             return _combine(processes.run_on(executor, a, b, slices))
         return _combine(threads.run_on(executor, a, b, slices))
-    return _combine(run(a, b, slices, workers))
+    return _combine(_RUNNERS[backend](a, b, slices, workers))
 
 
 def parallel_numpy_dot(va, vb, max_workers=2):

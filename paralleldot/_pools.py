@@ -18,8 +18,6 @@ from . import _blas
 __all__ = ["shutdown"]
 
 _lock = threading.RLock()
-_thread_pool = None  # (executor, size) or None
-_process_pool = None  # (executor, size) or None
 _shutdown_hooks = []
 
 
@@ -31,22 +29,59 @@ def usable_cores():
         return os.cpu_count() or 1
 
 
-def thread_pool(size):
-    """Return the shared thread pool, with at least ``size`` threads."""
-    global _thread_pool
-    current = _thread_pool
-    if current is not None and current[1] >= size:
-        return current[0]
-    with _lock:
-        current = _thread_pool
-        if current is None or current[1] < size:
-            executor = ThreadPoolExecutor(
-                max_workers=size, thread_name_prefix="paralleldot"
-            )
-            _thread_pool = (executor, size)
-            if current is not None:
-                current[0].shutdown(wait=False)
-        return _thread_pool[0]
+class _SharedPool:
+    """One executor shared by every call: made on first use, grown on demand.
+
+    ``make(size)`` builds an executor with ``size`` workers. A request for
+    more workers than the current executor has replaces it; the old one
+    finishes the work it was given and stops.
+    """
+
+    def __init__(self, make):
+        self._make = make
+        self._current = None  # (executor, size) or None
+
+    @property
+    def executor(self):
+        current = self._current
+        return None if current is None else current[0]
+
+    @property
+    def size(self):
+        current = self._current
+        return 0 if current is None else current[1]
+
+    def get(self, size):
+        """Return the executor, with at least ``size`` workers."""
+        current = self._current
+        if current is not None and current[1] >= size:
+            return current[0]
+        with _lock:
+            current = self._current
+            if current is None or current[1] < size:
+                self._current = (self._make(size), size)
+                if current is not None:
+                    current[0].shutdown(wait=False)
+            return self._current[0]
+
+    def discard(self, executor):
+        """Drop ``executor`` if it is the current one (it broke) and stop it."""
+        with _lock:
+            if self.executor is not executor:
+                return
+            self._current = None
+        executor.shutdown(wait=False, cancel_futures=True)
+
+    def close(self):
+        """Stop the current executor, waiting for its work to end."""
+        with _lock:
+            current, self._current = self._current, None
+        if current is not None:
+            current[0].shutdown(wait=True)
+
+    def forget(self):
+        """Drop the executor without touching it (it belongs to a parent)."""
+        self._current = None
 
 
 def _start_method():
@@ -58,39 +93,27 @@ def _start_method():
     return "forkserver" if "forkserver" in methods else "spawn"
 
 
-def process_pool(size):
-    """Return the shared process pool, with at least ``size`` workers.
-
-    Each worker limits BLAS to one thread for its whole life: the pool
-    already runs one chunk per core.
-    """
-    global _process_pool
-    current = _process_pool
-    if current is not None and current[1] >= size:
-        return current[0]
-    with _lock:
-        current = _process_pool
-        if current is None or current[1] < size:
-            executor = ProcessPoolExecutor(
-                max_workers=size,
-                mp_context=multiprocessing.get_context(_start_method()),
-                initializer=_blas.limit_worker_process,
-            )
-            _process_pool = (executor, size)
-            if current is not None:
-                current[0].shutdown(wait=False)
-        return _process_pool[0]
+def _make_process_pool(size):
+    # Each worker limits BLAS to one thread for its whole life: the pool
+    # already runs one chunk per core.
+    return ProcessPoolExecutor(
+        max_workers=size,
+        mp_context=multiprocessing.get_context(_start_method()),
+        initializer=_blas.limit_worker_process,
+    )
 
 
-def discard_process_pool(executor):
-    """Forget ``executor`` if it is the shared process pool (it broke)."""
-    global _process_pool
-    with _lock:
-        if _process_pool is not None and _process_pool[0] is executor:
-            _process_pool = None
-        else:
-            return
-    executor.shutdown(wait=False, cancel_futures=True)
+_threads = _SharedPool(
+    lambda size: ThreadPoolExecutor(max_workers=size, thread_name_prefix="paralleldot")
+)
+_processes = _SharedPool(_make_process_pool)
+
+#: ``thread_pool(size)``: the shared thread pool, with at least ``size`` threads.
+thread_pool = _threads.get
+#: ``process_pool(size)``: the shared process pool, with at least ``size`` workers.
+process_pool = _processes.get
+#: ``discard_process_pool(executor)``: forget the shared process pool if it broke.
+discard_process_pool = _processes.discard
 
 
 def on_shutdown(hook):
@@ -108,23 +131,20 @@ def shutdown():
     memory earlier. The next call that needs a pool starts a fresh one.
     Calling it when nothing runs is harmless.
     """
-    global _thread_pool, _process_pool
+    _threads.close()
+    _processes.close()
     with _lock:
-        pools = [_thread_pool, _process_pool]
-        _thread_pool = _process_pool = None
         hooks = list(_shutdown_hooks)
-    for pool in pools:
-        if pool is not None:
-            pool[0].shutdown(wait=True)
     for hook in hooks:
         hook()
 
 
 def _forget_after_fork():
     """In a forked child, drop the parent's pools without touching them."""
-    global _thread_pool, _process_pool, _lock
+    global _lock
     _lock = threading.RLock()
-    _thread_pool = _process_pool = None
+    _threads.forget()
+    _processes.forget()
 
 
 atexit.register(shutdown)

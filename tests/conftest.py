@@ -1,3 +1,4 @@
+import gc
 import os
 
 import pytest
@@ -11,21 +12,32 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "dask: needs dask.distributed")
 
 
-def shm_segments():
-    """Names of the POSIX shared-memory segments of this machine."""
-    return {name for name in os.listdir("/dev/shm") if name.startswith("psm_")}
+def segment_exists(name):
+    """Whether the POSIX shared-memory segment ``name`` exists (Linux)."""
+    return os.path.exists(os.path.join("/dev/shm", name.lstrip("/")))
 
 
 @pytest.fixture
-def no_leaked_segments():
-    """Fail the test if it leaves a shared-memory segment behind."""
-    before = shm_segments()
-    yield
-    import gc
+def no_leaked_segments(monkeypatch):
+    """Fail the test if a segment it created is still there at its end.
 
+    Only the segments made by this process during the test are checked:
+    other processes of the machine (asv runs, other tests) make their own.
+    """
+    from paralleldot import _shm
+
+    created = []
+    original = _shm._Segment.__init__
+
+    def recording_init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        created.append(self.name)
+
+    monkeypatch.setattr(_shm._Segment, "__init__", recording_init)
+    yield created
     gc.collect()
-    leaked = shm_segments() - before
-    assert not leaked, f"shared-memory segments left behind: {sorted(leaked)}"
+    leaked = [name for name in created if segment_exists(name)]
+    assert not leaked, f"shared-memory segments left behind: {leaked}"
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -18,7 +18,7 @@ import paralleldot
 from paralleldot import _pools, parallel_dot, shared_empty
 from paralleldot.backends import processes
 
-from conftest import shm_segments
+from conftest import segment_exists
 
 
 def test_shared_empty_is_a_writable_numeric_vector(no_leaked_segments):
@@ -56,13 +56,21 @@ def test_shared_vectors_are_read_in_place(no_leaked_segments, monkeypatch):
 
 
 def test_segments_are_released_when_the_array_dies():
-    before = shm_segments()
     a = shared_empty(100)
+    name = a.base.name
     view = a[::2]
     del a
-    assert len(shm_segments() - before) == 1  # the view keeps it alive
+    assert segment_exists(name)  # the view keeps it alive
     del view
-    assert shm_segments() == before
+    assert not segment_exists(name)
+
+
+def test_temporary_copies_are_unlinked_after_each_call(no_leaked_segments):
+    a = np.arange(1000.0)
+    parallel_dot(a, a, workers=2, backend="processes")
+    assert len(no_leaked_segments) == 1  # one copy of a (b is a)
+    parallel_dot(a, a.copy(), workers=2, backend="processes")
+    assert len(no_leaked_segments) == 3
 
 
 def test_no_segment_left_after_calls_errors_and_shutdown(no_leaked_segments):
@@ -101,27 +109,27 @@ def test_pool_is_created_once_and_reused():
     paralleldot.shutdown()
     a = np.ones(100)
     parallel_dot(a, a, workers=2, backend="processes")
-    pool = _pools._process_pool[0]
+    pool = _pools._processes.executor
     pids = set(pool._processes)
     for _ in range(5):
         parallel_dot(a, a, workers=2, backend="processes")
-    assert _pools._process_pool[0] is pool and set(pool._processes) == pids
+    assert _pools._processes.executor is pool and set(pool._processes) == pids
     parallel_dot(a, a, workers=1, backend="processes")  # fewer workers: same pool
-    assert _pools._process_pool[0] is pool
+    assert _pools._processes.executor is pool
     parallel_dot(a, a, workers=3, backend="processes")  # more: a larger one
-    assert _pools._process_pool[0] is not pool and _pools._process_pool[1] == 3
+    assert _pools._processes.executor is not pool and _pools._processes.size == 3
     paralleldot.shutdown()
-    assert _pools._process_pool is None
+    assert _pools._processes.executor is None
 
 
 def test_thread_pool_is_created_once_and_reused():
     paralleldot.shutdown()
     a = np.ones(100)
     parallel_dot(a, a, workers=3, backend="threads")
-    pool = _pools._thread_pool[0]
+    pool = _pools._threads.executor
     for _ in range(5):
         parallel_dot(a, a, workers=2, backend="threads")
-    assert _pools._thread_pool[0] is pool
+    assert _pools._threads.executor is pool
 
 
 def test_killed_worker_gives_a_clear_error_and_the_next_call_works(no_leaked_segments):
@@ -129,7 +137,7 @@ def test_killed_worker_gives_a_clear_error_and_the_next_call_works(no_leaked_seg
     # float16 is not BLAS: each chunk of this call takes about a second.
     a = np.ones(4 * 10**8, dtype=np.float16)
     parallel_dot(np.ones(4), np.ones(4), workers=2, backend="processes")
-    pool = _pools._process_pool[0]
+    pool = _pools._processes.executor
     victim = next(iter(pool._processes))
 
     def kill_soon():
@@ -147,7 +155,7 @@ def test_killed_worker_gives_a_clear_error_and_the_next_call_works(no_leaked_seg
     del a
     b = np.arange(100.0)
     assert parallel_dot(b, b, workers=2, backend="processes") == np.dot(b, b)
-    assert _pools._process_pool[0] is not pool
+    assert _pools._processes.executor is not pool
 
 
 def test_no_resource_tracker_warning_and_no_leak_in_a_fresh_interpreter():
@@ -155,6 +163,16 @@ def test_no_resource_tracker_warning_and_no_leak_in_a_fresh_interpreter():
         """
         import numpy as np
         import paralleldot
+        from paralleldot import _shm
+
+        created = []
+        original = _shm._Segment.__init__
+
+        def recording_init(self, *args):
+            original(self, *args)
+            created.append(self.name)
+
+        _shm._Segment.__init__ = recording_init
 
         if __name__ == "__main__":
             a = paralleldot.shared_empty(10_000)
@@ -167,15 +185,15 @@ def test_no_resource_tracker_warning_and_no_leak_in_a_fresh_interpreter():
             assert paralleldot.parallel_dot(kept, kept, workers=2, backend="processes") == 50
             paralleldot.shutdown()
             assert paralleldot.parallel_dot(kept, kept, workers=2, backend="processes") == 50
-            print("done")
+            print(" ".join(created))
         """
     )
-    before = shm_segments()
     proc = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
         cwd=os.path.dirname(os.path.dirname(os.path.abspath(paralleldot.__file__))),
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "done"
+    created = proc.stdout.split()
+    assert len(created) == 5  # a, b copied 3 times, kept
     assert proc.stderr == ""  # no resource_tracker warning, no traceback
-    assert shm_segments() - before == set()
+    assert [name for name in created if segment_exists(name)] == []

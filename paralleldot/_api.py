@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 from . import _auto
 from ._pools import usable_cores
 from ._split import _check_count, _split
-from .backends import processes, serial, threads
+from .backends import dask_cluster, processes, serial, threads
 
 __all__ = ["BACKENDS", "parallel_dot", "parallel_numpy_dot"]
 
@@ -26,6 +26,7 @@ _RUNNERS = {
     "serial": serial.partial_sums,
     "threads": threads.partial_sums,
     "processes": processes.partial_sums,
+    "dask": dask_cluster.partial_sums,
 }
 #: The names accepted by ``parallel_dot(..., backend=...)``.
 BACKENDS = tuple(_RUNNERS)
@@ -37,13 +38,16 @@ _CORES = usable_cores()  # what workers=None means: the cores at import
 def _as_vector(x, name):
     """Return ``x`` as a 1-D numeric ndarray (no copy when it already is one)."""
     if not isinstance(x, np.ndarray):
-        try:
-            x = np.asarray(x)
-        except Exception as exc:
-            raise TypeError(
-                f"{name} must be a 1-D array-like of numbers, got an object "
-                f"of type {type(x).__name__} that numpy cannot convert: {exc}"
-            ) from exc
+        if dask_cluster.is_dask_array(x):  # kept lazy: only "dask" computes it
+            dask_cluster.check_known_length(x, name)
+        else:
+            try:
+                x = np.asarray(x)
+            except Exception as exc:
+                raise TypeError(
+                    f"{name} must be a 1-D array-like of numbers, got an object "
+                    f"of type {type(x).__name__} that numpy cannot convert: {exc}"
+                ) from exc
     if x.dtype.kind not in _NUMERIC_KINDS:
         raise TypeError(
             f"{name} must have a numeric dtype (bool, integer, unsigned, "
@@ -70,7 +74,7 @@ def _combine(partials):
     return np.add.reduce(values, dtype=values.dtype)
 
 
-def parallel_dot(a, b, workers=None, backend="auto", executor=None):
+def parallel_dot(a, b, workers=None, backend="auto", executor=None, client=None):
     """Dot product of two vectors, split into chunks run in parallel.
 
     The vectors are cut into ``workers`` contiguous, balanced slices
@@ -79,15 +83,19 @@ def parallel_dot(a, b, workers=None, backend="auto", executor=None):
 
     Parameters
     ----------
-    a, b : array_like, shape (n,)
+    a, b : array_like or dask.array.Array, shape (n,)
         Vectors of equal length with a numeric dtype (bool, integer,
         unsigned, float or complex). Any array-like numpy accepts, strided
         views included; ndarrays are never copied by the thread backend.
+        Dask arrays are never computed in this process: they need
+        ``backend="dask"`` (or ``"auto"``, which then means ``"dask"``);
+        any other backend raises ``TypeError`` rather than load a vector
+        that may not fit in memory.
     workers : int, optional
         Number of chunks run at once, ``>= 1``. Default: the number of
         cores this process may use. More workers than elements gives one
         element per chunk.
-    backend : {"auto", "serial", "threads", "processes"}, default "auto"
+    backend : {"auto", "serial", "threads", "processes", "dask"}, default "auto"
         ``"auto"`` picks ``"serial"`` or ``"threads"``, whichever runs
         faster on this machine for vectors of this size and this worker
         count: the first call of each size class measures both on the
@@ -98,7 +106,16 @@ def parallel_dot(a, b, workers=None, backend="auto", executor=None):
         read the vectors from shared memory (:func:`shared_empty` vectors
         in place, other arrays copied into shared memory once per call) and
         return only their partial sums. Pools are created once and reused
-        until :func:`shutdown`.
+        until :func:`shutdown`. ``"dask"`` runs the chunks on a Dask
+        cluster (needs ``pip install 'paralleldot[dask]'``): ``client`` if
+        given, else the scheduler named by the environment variable
+        ``PARALLELDOT_DASK_SCHEDULER``, else an embedded
+        ``distributed.LocalCluster`` on 127.0.0.1 with one worker process
+        per worker, started on first use and closed by :func:`shutdown`.
+        numpy vectors are scattered in chunks, one per worker, once per
+        call; dask arrays get one partial dot per block where the blocks
+        are. Only partial sums come back. See
+        :mod:`paralleldot.backends.dask_cluster`.
     executor : concurrent.futures.Executor, optional
         An executor owned by the caller: the chunks are submitted to it
         instead of a paralleldot pool (``backend`` is then ignored), and it
@@ -106,6 +123,10 @@ def parallel_dot(a, b, workers=None, backend="auto", executor=None):
         ``ProcessPoolExecutor`` reads the vectors from shared memory like
         ``"processes"``; any other executor gets one ``numpy.dot`` call per
         chunk, as threads do.
+    client : distributed.Client, optional
+        A synchronous Dask client owned by the caller: the chunks run on its
+        cluster (``backend`` must then be ``"dask"`` or ``"auto"``), and it
+        is not closed. Overrides ``PARALLELDOT_DASK_SCHEDULER``.
 
     Returns
     -------
@@ -119,10 +140,14 @@ def parallel_dot(a, b, workers=None, backend="auto", executor=None):
     Raises
     ------
     ValueError
-        If a vector is not 1-D, the lengths differ, ``workers < 1`` or the
-        backend is unknown.
+        If a vector is not 1-D, the lengths differ, ``workers < 1``, the
+        backend is unknown, or ``client`` is given with another backend
+        than ``"dask"``/``"auto"`` or with ``executor``.
     TypeError
-        If a dtype is not numeric or ``workers`` is not an integer.
+        If a dtype is not numeric, ``workers`` is not an integer, or a dask
+        array is given to another backend than ``"dask"``/``"auto"``.
+    ImportError
+        If ``backend="dask"`` and dask.distributed is not installed.
 
     See Also
     --------
@@ -148,6 +173,10 @@ def parallel_dot(a, b, workers=None, backend="auto", executor=None):
             f"backend must be one of {', '.join(map(repr, BACKENDS))}; "
             f"got {backend!r}"
         )
+    if client is not None or not (
+        isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
+    ):
+        return _on_dask(a, b, workers, backend, executor, client)
     if backend == "auto" and executor is None:
         nbytes = a.nbytes + b.nbytes
         if (
@@ -165,6 +194,27 @@ def parallel_dot(a, b, workers=None, backend="auto", executor=None):
             return _combine(processes.run_on(executor, a, b, slices))
         return _combine(threads.run_on(executor, a, b, slices))
     return _combine(_RUNNERS[backend](a, b, slices, workers))
+
+
+def _on_dask(a, b, workers, backend, executor, client):
+    """Dask arrays or a caller's ``client``: only for the "dask" backend."""
+    if backend not in ("dask", "auto") or executor is not None:
+        given = f"backend={backend!r}" if executor is None else "executor="
+        if client is not None:
+            raise ValueError(
+                f"client= runs the chunks on Dask: it needs backend='dask' "
+                f"or 'auto' and no executor, got {given}"
+            )
+        raise TypeError(
+            f"dask arrays are computed only by backend='dask' (or 'auto'), "
+            f"got {given}; pass numpy.asarray(x) to compute one here"
+        )
+    if a.shape[0] == 0:
+        return np.dot(np.empty(0, a.dtype), np.empty(0, b.dtype))
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        slices = _split(a.shape[0], workers)
+        return _combine(dask_cluster.partial_sums(a, b, slices, workers, client))
+    return _combine(dask_cluster.lazy_partial_sums(a, b, workers, client))
 
 
 def parallel_numpy_dot(va, vb, max_workers=2):

@@ -177,7 +177,7 @@ def test_bad_workers(workers, error):
 
 
 def test_unknown_backend_lists_the_backends():
-    with pytest.raises(ValueError, match=r"backend must be one of 'auto', 'serial', 'threads', 'processes'; got 'gpu'"):
+    with pytest.raises(ValueError, match=r"backend must be one of 'auto', 'serial', 'threads', 'processes', 'dask'; got 'gpu'"):
         parallel_dot(np.ones(4), np.ones(4), backend="gpu")
 
 

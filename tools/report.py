@@ -389,9 +389,10 @@ def select_runs(results_dir, machine=None, commit=None, env=None):
     runs = list(asv.results.iter_results_for_machine(results_dir, machine))
     if not runs:
         raise SystemExit(f"no result files for machine {machine!r} in {results_dir}")
+    order = _git_order()
 
     if commit is None:
-        newest = max(runs, key=lambda r: (r.date or 0, max(r.started_at.values(), default=0)))
+        newest = max(runs, key=lambda r: (r.date or 0, order.get(r.commit_hash, -1)))
         commit_hash = newest.commit_hash
     else:
         hashes = {r.commit_hash for r in runs}
@@ -427,9 +428,26 @@ def select_runs(results_dir, machine=None, commit=None, env=None):
         env_name = matches[0]
     chosen = next(r for r in at_commit if r.env_name == env_name)
     history = sorted(
-        (r for r in runs if r.env_name == env_name), key=lambda r: (r.date or 0, r.commit_hash)
+        (r for r in runs if r.env_name == env_name),
+        key=lambda r: (r.date or 0, order.get(r.commit_hash, -1), r.commit_hash),
     )
     return machine, chosen, history
+
+
+def _git_order():
+    """Hash -> position in the history of the git repository in the current directory.
+
+    Breaks ties between commits of the same second (asv's dates have second
+    resolution); empty when there is no repository here.
+    """
+    try:
+        out = subprocess.run(
+            ["git", "rev-list", "--all", "--topo-order", "--reverse"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return {}
+    return {h: i for i, h in enumerate(out.split())}
 
 
 def _ms_to_iso(ms):

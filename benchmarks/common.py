@@ -38,7 +38,6 @@ commit that does it (or stops doing it) must show in the graphs.
 import concurrent.futures as cf
 import functools
 import os
-import statistics
 import timeit
 
 import numpy as np
@@ -226,28 +225,29 @@ class ParallelCopy:
 # --- measuring side by side (track_ benchmarks) -----------------------------
 
 #: Minimum duration of one sample of a track_ measurement, seconds.
-SAMPLE_TIME = 0.02
+SAMPLE_TIME = 0.005
 #: Samples per function in a track_ measurement (interleaved).
-SAMPLES = 7
+SAMPLES = 15
 
 
 def _calibrate(func, sample_time):
     """Number of calls of ``func`` that last at least ``sample_time``."""
+    func()  # first call outside the calibration (page faults, lazy set-up)
     number = 1
     while True:
         elapsed = timeit.timeit(func, number=number)
         if elapsed >= sample_time or number >= 1_000_000:
             return number
-        number = max(number + 1, int(number * min(10.0, 1.2 * sample_time / max(elapsed, 1e-9))))
+        grow = 1.2 * sample_time / max(elapsed, 1e-9)
+        number = max(number + 1, int(number * min(10.0, grow)))
 
 
 def interleaved_times(funcs, samples=SAMPLES, sample_time=SAMPLE_TIME):
     """Per-call times of each of ``funcs``, sampled alternately.
 
     Returns one list of ``samples`` per-call times per function. Sampling
-    the functions in turn, in one process, keeps a change in the machine's
-    load (other jobs, frequency) from landing on one side only; ratios of
-    these times are steadier than ratios of separate asv measurements.
+    the functions in turn, in one process, puts a change in the machine's
+    load (other jobs, frequency) on both sides alike.
     """
     numbers = [_calibrate(f, sample_time) for f in funcs]
     times = [[] for _ in funcs]
@@ -258,15 +258,21 @@ def interleaved_times(funcs, samples=SAMPLES, sample_time=SAMPLE_TIME):
 
 
 def speedup(reference, candidate):
-    """Median of paired ratios ``time(reference) / time(candidate)`` (> 1: candidate faster)."""
+    """``best time(reference) / best time(candidate)``, sampled side by side.
+
+    Above 1 the candidate is faster. The best (minimum) of interleaved
+    samples is the cost of each function with the least interference from
+    other jobs, the estimate ``timeit`` recommends; on a shared machine
+    medians and means are dominated by whoever else runs.
+    """
     ref, cand = interleaved_times([reference, candidate])
-    return statistics.median(r / c for r, c in zip(ref, cand))
+    return min(ref) / min(cand)
 
 
 def gigabytes_per_second(n, func):
-    """Effective rate of ``func`` over the ``16 n`` bytes of two float64 vectors."""
+    """Effective rate of ``func`` over the ``16 n`` bytes of two float64 vectors (best sample)."""
     (times,) = interleaved_times([func])
-    return 2 * n * ITEMSIZE / statistics.median(times) / 1e9
+    return 2 * n * ITEMSIZE / min(times) / 1e9
 
 
 # --- the base class ---------------------------------------------------------

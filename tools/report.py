@@ -180,7 +180,7 @@ def _seconds(v):
 
 
 def _ratio(v):
-    return "n/a" if not _ok(v) else f"{v:.2f}"
+    return "n/a" if not _ok(v) else f"{v:.3g}"
 
 
 # --- plots -------------------------------------------------------------------

@@ -49,8 +49,8 @@ implementation like the example's ``measure_time``: ``warmup`` calls, then
 time / ``number``, and it keeps their average, deviation, min and max. The
 samples of the implementations are taken in turn (round robin), so that a
 change of the machine's load lands on every column alike. It writes
-``report.md``, ``report.csv`` (averages and speedups), ``measurements.csv``
-(every statistic) and ``loglog.png``.
+``report.md``, ``report.csv`` (averages, or ``--stat min_exec``, and
+speedups), ``measurements.csv`` (every statistic) and ``loglog.png``.
 
 Implementations (``--impl``): ``numpy.dot`` (default BLAS threads, as users
 call it); ``per_call_pool``, the example's split that starts a new thread
@@ -659,7 +659,7 @@ def direct(args):
     load_after = os.getloadavg()
     values = {}
     for (column, n), s in stats.items():
-        values.setdefault(column, {})[n] = s["average"]
+        values.setdefault(column, {})[n] = s[args.stat]
     table = Table(values)
 
     provenance = [
@@ -671,8 +671,8 @@ def direct(args):
         f"numpy {np.__version__}, BLAS {_blas()}, paralleldot {paralleldot.__version__} at {_git_describe()}",
         f"- command: `python tools/report.py {' '.join(args.argv)}`",
         f"- measurement: per size, each column {args.warmup} warm-up call(s), then {args.repeat} samples "
-        f"of {args.number} calls, taken in turn across columns; values are the average seconds per "
-        "call; speedup = numpy.dot time / split time (above 1 the split is faster)",
+        f"of {args.number} calls, taken in turn across columns; values are the {args.stat} seconds per "
+        "call over the samples; speedup = numpy.dot time / split time (above 1 the split is faster)",
         "- columns: numpy.dot with default BLAS threads; per_call_pool = the example's split "
         "(a new thread pool per call; its `futures` column); threads, auto, processes = "
         "`paralleldot.parallel_dot` with that backend (processes on shared_empty vectors); "
@@ -729,6 +729,8 @@ def build_parser():
     p.add_argument("--repeat", type=int, default=10, help="samples per column (default: %(default)s)")
     p.add_argument("--number", type=int, default=50, help="calls per sample (default: %(default)s)")
     p.add_argument("--warmup", type=int, default=1, help="untimed calls first (default: %(default)s)")
+    p.add_argument("--stat", default="average", choices=["average", "min_exec", "max_exec"],
+                   help="statistic shown in the table and plot (default: %(default)s, as the example)")
     p.add_argument("--out", default=os.path.join("docs", "direct"), help="output directory (default: %(default)s)")
     p.set_defaults(func=direct)
     return parser

@@ -283,10 +283,17 @@ def _run_pairs(client, pairs):
         futures.extend(results)
         return client.gather(results)
     finally:
-        # Release the chunks on the workers now, even if an exception (and
-        # its traceback) keeps this frame alive.
-        if futures:
-            client.cancel(futures)
+        _release(futures)
+
+
+def _release(futures):
+    """Let the cluster forget ``futures`` now, even if a traceback keeps them.
+
+    Released, not cancelled: a cancel still in flight would also cancel a
+    later call's task of the same key.
+    """
+    for future in futures:
+        future.release()
 
 
 def lazy_partial_sums(a, b, workers, client=None):
@@ -305,10 +312,10 @@ def lazy_partial_sums(a, b, workers, client=None):
     if not is_dask_array(b):
         b = da.from_array(b, chunks=a.chunks, name=False)
     _, (a, b) = da.core.unify_chunks(a, "i", b, "i")
-    dot = dask.delayed(np.dot, pure=True)
+    dot = dask.delayed(np.dot, pure=False)  # a new key per call
     parts = [dot(x, y) for x, y in zip(a.to_delayed(), b.to_delayed())]
     futures = client.compute(parts)
     try:
         return client.gather(futures)
     finally:
-        client.cancel(futures)
+        _release(futures)

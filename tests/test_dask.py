@@ -1,0 +1,545 @@
+"""backend="dask" on real clusters: the embedded LocalCluster and `dask scheduler`/`dask worker`.
+
+The external cluster is a scheduler and two workers started by the
+fixtures as separate processes with the ``dask scheduler`` and ``dask
+worker`` commands (``python -m dask ...`` of this interpreter), everything
+on 127.0.0.1, and stopped by the fixtures whatever happens. Without dask
+these tests are skipped, except under CI (``CI`` set), which installs
+``paralleldot[dask]``: there a missing dask fails.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import paralleldot
+from paralleldot import parallel_dot
+from paralleldot.backends import dask_cluster
+
+from test_api import NUMERIC, assert_same_as_numpy, vector_pairs
+
+if os.environ.get("CI"):
+    import distributed  # CI installs paralleldot[dask]: missing dask is a failure
+else:
+    distributed = pytest.importorskip("distributed")
+import dask  # noqa: E402
+import dask.array as da  # noqa: E402
+
+pytestmark = pytest.mark.dask
+
+LOCAL = "tcp://127.0.0.1:"
+START_TIMEOUT = 120  # seconds for a scheduler or a worker to come up
+
+
+# --- helpers and fixtures ---------------------------------------------------
+
+
+def _stat(pid):
+    """(state, process group) of ``pid`` from /proc, or None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[2])
+
+
+def _alive(pid):
+    """True while ``pid`` runs (a zombie counts as gone)."""
+    stat = _stat(pid)
+    return stat is not None and stat[0] != "Z"
+
+
+def _group(pgid):
+    """Live (not zombie) processes of the process group ``pgid``."""
+    members = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            stat = _stat(int(entry))
+            if stat is not None and stat[1] == pgid and stat[0] != "Z":
+                members.append(int(entry))
+    return members
+
+
+def _wait_gone(pids, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        alive = [p for p in pids if _alive(p)]
+        if not alive:
+            return []
+        time.sleep(0.1)
+    return [p for p in pids if _alive(p)]
+
+
+def _refuse_local_compute(*args, **kwargs):
+    raise AssertionError("a dask array was computed in the calling process")
+
+
+@pytest.fixture(autouse=True)
+def _no_scheduler_variable(monkeypatch):
+    """Tests choose their cluster themselves: the caller's variable is ignored."""
+    monkeypatch.delenv(dask_cluster.SCHEDULER_ENV, raising=False)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_the_embedded_cluster():
+    yield
+    paralleldot.shutdown()
+
+
+@pytest.fixture
+def embedded():
+    """The embedded LocalCluster, with two workers at least (started if needed)."""
+    a = np.arange(4.0)
+    parallel_dot(a, a, workers=2, backend="dask")
+    cluster = dask_cluster.embedded_cluster()
+    assert cluster is not None
+    return cluster
+
+
+class ExternalCluster:
+    """``dask scheduler`` and two ``dask worker`` processes on 127.0.0.1."""
+
+    def __init__(self, tmp_path, workers=2):
+        self.processes = []  # Popen, each the leader of its own process group
+        self.logs = []
+        scheduler_file = tmp_path / "scheduler.json"
+        self._start(
+            "scheduler",
+            "--host", "127.0.0.1", "--port", "0",
+            "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
+            "--scheduler-file", str(scheduler_file),
+            "--idle-timeout", "900",  # a leaked scheduler ends by itself
+            log=tmp_path / "scheduler.log",
+        )
+        deadline = time.monotonic() + START_TIMEOUT
+        while not scheduler_file.exists() or not scheduler_file.read_text().strip():
+            self._check_running(deadline)
+            time.sleep(0.1)
+        self.address = json.loads(scheduler_file.read_text())["address"]
+        self.workers = [
+            self._start(
+                "worker", self.address,
+                "--nthreads", "1", "--host", "127.0.0.1",
+                "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
+                "--death-timeout", "60",  # a leaked worker ends by itself
+                log=tmp_path / f"worker-{i}.log",
+            )
+            for i in range(workers)
+        ]
+        self.client = distributed.Client(
+            self.address, set_as_default=False, timeout=START_TIMEOUT
+        )
+        self.client.wait_for_workers(workers, timeout=START_TIMEOUT)
+
+    def _start(self, command, *args, log):
+        out = open(log, "wb")
+        self.logs.append(log)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "dask", command, *args],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True,  # killpg reaches the nanny and its worker
+        )
+        out.close()
+        self.processes.append(process)
+        return process
+
+    def _check_running(self, deadline):
+        for p in self.processes:
+            if p.poll() is not None:
+                raise RuntimeError(f"{p.args} exited with {p.returncode}: {self.log_text()}")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the dask cluster did not start: {self.log_text()}")
+
+    def log_text(self):
+        return "\n".join(f"--- {log}\n{log.read_text()[-3000:]}" for log in self.logs if log.exists())
+
+    def kill_worker(self, process):
+        """SIGKILL a ``dask worker`` command: its nanny and its worker process."""
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+
+    def stop(self):
+        self.client.close()
+        for p in self.processes:  # workers then scheduler would be nicer; all at once is enough
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in self.processes:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(timeout=30)
+        # The process groups must empty: no nanny's worker left behind.
+        deadline = time.monotonic() + 30
+        while any(_group(p.pid) for p in self.processes) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        leftovers = {p.pid: _group(p.pid) for p in self.processes}
+        for pgid, members in leftovers.items():
+            if members:
+                os.killpg(pgid, signal.SIGKILL)
+        assert not any(leftovers.values()), f"processes outlived their dask command: {leftovers}"
+
+
+@pytest.fixture
+def external(tmp_path):
+    cluster = ExternalCluster(tmp_path)
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_external(tmp_path_factory):
+    """One external cluster for the tests that do not harm it."""
+    cluster = ExternalCluster(tmp_path_factory.mktemp("dask"))
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+# --- the embedded LocalCluster ----------------------------------------------
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pair=vector_pairs(), workers=st.integers(1, 2))
+def test_embedded_equals_numpy_dot(embedded, pair, workers):
+    a, b = pair
+    assert_same_as_numpy(parallel_dot(a, b, workers=workers, backend="dask"), a, b)
+
+
+def test_embedded_cluster_is_local_reused_and_per_worker(embedded):
+    client = dask_cluster.client_for(2)
+    info = client.scheduler_info()
+    assert info["address"].startswith(LOCAL)
+    assert len(info["workers"]) >= 2
+    assert all(w.startswith(LOCAL) for w in info["workers"])
+    assert all(w["nthreads"] == 1 for w in info["workers"].values())
+    a = np.arange(1000.0)
+    for _ in range(3):
+        parallel_dot(a, a, workers=2, backend="dask")
+    assert dask_cluster.embedded_cluster() is embedded
+    # One chunk per worker: the two pairs were scattered to different workers.
+    pids = set(client.run(os.getpid).values())
+    assert os.getpid() not in pids and len(pids) >= 2
+
+
+def test_each_worker_receives_only_its_chunk(embedded):
+    client = dask_cluster.client_for(2)
+    a = np.arange(10_000.0)
+    seen = []
+    original = client.scatter
+
+    def scatter(data, **kwargs):
+        futures = original(data, **kwargs)
+        seen.append(client.who_has(futures))
+        return futures
+
+    client.scatter = scatter
+    try:
+        assert_same_as_numpy(parallel_dot(a, a, workers=2, backend="dask"), a, a)
+    finally:
+        del client.scatter
+    (who_has,) = seen
+    holders = [tuple(w) for w in who_has.values()]
+    assert len(holders) == 2 and all(len(h) == 1 for h in holders)
+    assert holders[0] != holders[1]
+
+
+def test_embedded_cluster_grows_and_shutdown_closes_it():
+    paralleldot.shutdown()
+    a = np.arange(100.0)
+    parallel_dot(a, a, workers=1, backend="dask")
+    small = dask_cluster.embedded_cluster()
+    assert len(small.workers) == 1
+    assert_same_as_numpy(parallel_dot(a, a, workers=3, backend="dask"), a, a)
+    assert dask_cluster.embedded_cluster() is small and len(small.workers) == 3
+    pids = list(dask_cluster.client_for(3).run(os.getpid).values())
+    paralleldot.shutdown()
+    assert dask_cluster.embedded_cluster() is None
+    assert _wait_gone(pids) == [], "worker processes outlived paralleldot.shutdown()"
+    paralleldot.shutdown()  # harmless twice
+    assert_same_as_numpy(parallel_dot(a, a, workers=2, backend="dask"), a, a)
+    assert dask_cluster.embedded_cluster() is not small
+    paralleldot.shutdown()
+
+
+@pytest.mark.parametrize("dtype", NUMERIC)
+def test_dask_arrays_blockwise_equal_numpy(embedded, dtype):
+    rng = np.random.default_rng(3)
+    x = (rng.standard_normal(1001) * 3).astype(dtype)
+    y = (rng.standard_normal(1001) * 3).astype(dtype)
+    if x.dtype.kind == "c":
+        x = x + 1j * x[::-1]
+    dx = da.from_array(x, chunks=100)
+    dy = da.from_array(y, chunks=(300, 300, 401))  # chunks that differ
+    with dask.config.set(scheduler=_refuse_local_compute):
+        assert_same_as_numpy(parallel_dot(dx, dy, workers=2, backend="dask"), x, y)
+        assert_same_as_numpy(parallel_dot(dx, dy, workers=2), x, y)  # auto
+        assert_same_as_numpy(parallel_dot(dx, y, workers=2, backend="dask"), x, y)
+        assert_same_as_numpy(parallel_dot(x, dy, workers=2, backend="dask"), x, y)
+
+
+def test_dask_arrays_give_one_partial_sum_per_block(embedded):
+    x = da.ones(1000, chunks=100, dtype=np.int64)
+    y = da.arange(1000, chunks=250, dtype=np.int64)
+    with dask.config.set(scheduler=_refuse_local_compute):
+        partials = dask_cluster.lazy_partial_sums(x, y, 2)
+    # Common chunks of 100 and 250: boundaries at every 100 and at 250, 750.
+    assert len(partials) == 12
+    assert all(np.ndim(p) == 0 for p in partials)
+    assert sum(partials) == np.arange(1000).sum()
+
+
+def test_dask_integers_wrap_and_empty_vectors(embedded):
+    a = np.full(1000, 100, dtype=np.int8)
+    assert parallel_dot(da.from_array(a, chunks=7), a, backend="dask") == np.dot(a, a)
+    for dtype in NUMERIC:
+        e = np.empty(0, dtype)
+        result = parallel_dot(da.from_array(e), da.from_array(e), backend="dask")
+        assert result == np.dot(e, e) and result.dtype == np.dot(e, e).dtype
+
+
+# --- errors -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", ["serial", "threads", "processes"])
+def test_dask_arrays_with_other_backends_are_type_errors(backend):
+    x = da.ones(10, chunks=5)
+    with dask.config.set(scheduler=_refuse_local_compute):
+        with pytest.raises(TypeError, match=f"dask arrays are computed only by backend='dask'.*got backend='{backend}'"):
+            parallel_dot(x, x, backend=backend)
+        with pytest.raises(TypeError, match="dask arrays"):
+            parallel_dot(np.ones(10), x, backend=backend)
+
+
+def test_dask_array_with_an_executor_is_a_type_error():
+    x = da.ones(10, chunks=5)
+    with ThreadPoolExecutor(2) as executor, pytest.raises(TypeError, match="got executor="):
+        parallel_dot(x, x, executor=executor)
+
+
+@pytest.mark.parametrize(
+    "a, b, error, match",
+    [
+        (da.ones((2, 2)), da.ones(4), ValueError, "a must be a 1-D vector, got an array with 2 dimension"),
+        (da.ones(3), da.ones(4), ValueError, "a and b must have the same length, got 3 and 4"),
+        (np.ones(3), da.ones(4), ValueError, "a and b must have the same length, got 3 and 4"),
+        (da.from_array(np.array(["a", "b"])), da.ones(2), TypeError, "a must have a numeric dtype .*got dtype <U1"),
+        (da.ones(2), da.from_array(np.array([1, 2], "m8[s]")), TypeError, "b must have a numeric dtype"),
+    ],
+)
+def test_bad_dask_inputs_are_caught_before_computing(a, b, error, match):
+    with dask.config.set(scheduler=_refuse_local_compute):
+        with pytest.raises(error, match=match):
+            parallel_dot(a, b, workers=2, backend="dask")
+
+
+def test_unknown_chunk_sizes_are_a_clear_error():
+    x = da.arange(10, chunks=5)
+    x = x[x > 3]
+    with pytest.raises(ValueError, match=r"b must have a known length.*compute_chunk_sizes"):
+        parallel_dot(np.ones(6), x, backend="dask")
+
+
+def test_client_needs_the_dask_backend(shared_external):
+    a = np.ones(4)
+    with pytest.raises(ValueError, match="client= .* needs backend='dask' or 'auto'.*got backend='threads'"):
+        parallel_dot(a, a, backend="threads", client=shared_external.client)
+    with ThreadPoolExecutor(1) as executor, pytest.raises(ValueError, match="got executor="):
+        parallel_dot(a, a, executor=executor, client=shared_external.client)
+    with pytest.raises(TypeError, match="client must be a distributed.Client, got an object of type str"):
+        parallel_dot(a, a, backend="dask", client=shared_external.address)
+
+
+def test_unreachable_scheduler_variable_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv(dask_cluster.SCHEDULER_ENV, "tcp://127.0.0.1:9")
+    with dask.config.set({"distributed.comm.timeouts.connect": "2s"}):
+        with pytest.raises(OSError, match=r"cannot connect to the Dask scheduler PARALLELDOT_DASK_SCHEDULER='tcp://127.0.0.1:9'"):
+            parallel_dot(np.ones(4), np.ones(4), backend="dask")
+
+
+def test_without_dask_the_package_works_and_says_what_to_install(tmp_path):
+    script = textwrap.dedent(
+        """
+        import sys
+        for name in ("dask", "distributed"):
+            sys.modules[name] = None  # as if not installed
+        import numpy as np
+        import paralleldot
+        a = np.arange(10.0)
+        assert paralleldot.parallel_dot(a, a, workers=2, backend="threads") == 285.0
+        assert paralleldot.parallel_dot(a, a) == 285.0
+        try:
+            paralleldot.parallel_dot(a, a, workers=2, backend="dask")
+        except ImportError as exc:
+            print(exc)
+        else:
+            raise SystemExit("no ImportError")
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert "backend='dask' needs dask and distributed" in done.stdout
+    assert "pip install 'paralleldot[dask]'" in done.stdout
+
+
+def test_importing_paralleldot_does_not_import_dask(tmp_path):
+    script = "import sys, paralleldot; print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+# --- an external cluster: `dask scheduler` and `dask worker` ------------------
+
+
+def _prefixes(client):
+    return set(client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes)))
+
+
+@settings(max_examples=15, deadline=None)
+@given(pair=vector_pairs(), workers=st.integers(1, 5))
+def test_client_argument_equals_numpy_dot(shared_external, pair, workers):
+    a, b = pair
+    result = parallel_dot(a, b, workers=workers, backend="dask", client=shared_external.client)
+    assert_same_as_numpy(result, a, b)
+
+
+def test_client_argument_runs_there_and_stays_open(shared_external):
+    client = shared_external.client
+    assert client.scheduler_info()["address"].startswith(LOCAL)
+    paralleldot.shutdown()
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal(100_000), rng.standard_normal(100_000)
+    assert_same_as_numpy(parallel_dot(a, b, workers=4, client=client), a, b)  # auto -> dask
+    assert dask_cluster.embedded_cluster() is None
+    assert "reduce" in _prefixes(client)
+    x, y = da.from_array(a, chunks=30_000), da.from_array(b, chunks=20_000)
+    assert_same_as_numpy(parallel_dot(x, y, client=client), a, b)
+    assert "dot" in _prefixes(client)
+    paralleldot.shutdown()
+    assert client.status == "running"  # the caller's client is not closed
+
+
+def test_scheduler_variable_connects_to_the_cluster(shared_external, monkeypatch):
+    monkeypatch.setenv(dask_cluster.SCHEDULER_ENV, shared_external.address)
+    paralleldot.shutdown()
+    before = set(shared_external.client.scheduler_info()["workers"])
+    a = np.arange(50_000, dtype=np.float32)
+    assert_same_as_numpy(parallel_dot(a, a, workers=2, backend="dask"), a, a)
+    assert dask_cluster.embedded_cluster() is None
+    connected = dask_cluster.client_for(2)
+    assert connected is not shared_external.client
+    assert set(connected.scheduler_info()["workers"]) == before
+    assert parallel_dot(a, a, workers=2, backend="dask") is not None
+    assert dask_cluster.client_for(2) is connected  # reused
+    paralleldot.shutdown()
+    assert connected.status != "running"  # closed by shutdown
+    assert shared_external.client.status == "running"  # the cluster still runs
+    assert len(shared_external.client.scheduler_info()["workers"]) == 2
+
+
+# --- a worker killed during a long call -----------------------------------------
+
+
+def _long_vectors():
+    """float16 vectors: numpy.dot does not use BLAS for them and takes ~1 s per 1e8.
+
+    Values keep every partial sum exact (numpy accumulates float16 in float32).
+    """
+    n = 200_000_000
+    a = np.zeros(n, np.float16)
+    a[::10_000] = 1
+    b = np.ones(n, np.float16)
+    return a, b
+
+
+def _kill_during_dot(client, kill, timeout=120):
+    """Kill a worker as soon as one runs a chunk's dot; return the worker address."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for worker, keys in client.processing().items():
+            if any(str(k).startswith("reduce-") for k in keys):
+                kill(worker)
+                return worker
+        time.sleep(0.01)
+    raise AssertionError("no chunk started within the timeout")
+
+
+@pytest.mark.parametrize("where", ["external", "embedded"])
+def test_worker_killed_during_a_long_call(request, where, monkeypatch):
+    runs = []
+    run_pairs = dask_cluster._run_pairs
+
+    def counted(*args):
+        runs.append(time.monotonic())
+        return run_pairs(*args)
+
+    monkeypatch.setattr(dask_cluster, "_run_pairs", counted)
+    a, b = _long_vectors()
+    expected = np.dot(a, b)
+    assert expected == a.shape[0] // 10_000
+    if where == "external":
+        cluster = request.getfixturevalue("external")
+        client = cluster.client
+        by_address = {}
+        for process in cluster.workers:
+            # A worker's address is known once it is connected: match by pid.
+            by_address.update(
+                {addr: process for addr, pid in client.run(os.getppid).items() if pid == process.pid}
+            )
+        assert len(by_address) == 2, cluster.log_text()
+
+        def kill(address):
+            cluster.kill_worker(by_address[address])
+
+        call = lambda: parallel_dot(a, b, workers=2, backend="dask", client=client)  # noqa: E731
+    else:
+        paralleldot.shutdown()
+        parallel_dot(np.ones(2), np.ones(2), workers=2, backend="dask")
+        client = dask_cluster.client_for(2)
+        pids = client.run(os.getpid)
+
+        def kill(address):
+            os.kill(pids[address], signal.SIGKILL)  # the nanny starts a new one
+
+        call = lambda: parallel_dot(a, b, workers=2, backend="dask")  # noqa: E731
+    try:
+        runs.clear()
+        with ThreadPoolExecutor(1) as pool:
+            future = pool.submit(call)
+            victim = _kill_during_dot(client, kill)
+            try:
+                result = future.result(timeout=300)
+            except RuntimeError as exc:  # the clear error the backend documents
+                assert "Dask workers died during parallel_dot" in str(exc)
+            else:
+                assert result == expected and result.dtype == expected.dtype
+                # The lost chunk was noticed and the call ran again.
+                assert len(runs) == 2
+        assert victim not in client.scheduler_info()["workers"] or where == "embedded"
+        # The cluster still computes.
+        x = np.arange(1000.0)
+        assert_same_as_numpy(parallel_dot(x, x, workers=2, backend="dask", client=client), x, x)
+    finally:
+        if where == "embedded":
+            paralleldot.shutdown()

@@ -1,0 +1,458 @@
+"""End to end: the published asv site works offline, in a real headless Chromium.
+
+The module builds one site, as a user would and with the real tools: a
+``git clone --no-local`` of this repository, a second commit made here, a real
+``asv run --quick`` over both commits in one real virtualenv environment
+(``PARALLELDOT_BENCH_PROFILE=quick``), plain ``asv publish`` and ``asv
+preview`` on 127.0.0.1. Then Debian's Chromium, driven by Playwright, loads
+it while every request is recorded (and any that would leave 127.0.0.1 is
+aborted and reported).
+
+Needs: git, asv and virtualenv; /usr/bin/chromium (Debian packages
+``chromium``, ``chromium-driver``) and the ``playwright`` Python package
+(its own browser download is not used). Without the browser the browser tests
+skip, except when ``CI`` is set: then they fail.
+
+Screenshots go to ``artifacts/`` at the repository root.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import warnings
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # asv_offline lives at the root, not installed
+    sys.path.insert(0, str(REPO))
+ARTIFACTS = REPO / "artifacts"
+CHROMIUM = Path(os.environ.get("PARALLELDOT_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PLUGIN = ".asv_offline"
+LOOPBACK_HOSTS = {"127.0.0.1"}
+
+pytestmark = [pytest.mark.asv, pytest.mark.browser]
+
+
+# --------------------------------------------------------------- helpers
+
+
+def _missing(reason):
+    """Skip locally; fail in CI, where a missing tool is a broken setup."""
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set: a missing tool fails this test)")
+    pytest.skip(reason)
+
+
+def _run(cmd, cwd, env=None, timeout=900, ok=(0,)):
+    """Run a command, fail the test with its output when its exit code is not ok."""
+    proc = subprocess.run(
+        cmd, cwd=cwd, env=env, timeout=timeout,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    if proc.returncode not in ok:
+        pytest.fail(
+            f"{' '.join(map(str, cmd))} exited {proc.returncode}:\n{proc.stdout[-6000:]}"
+        )
+    return proc.stdout
+
+
+def _free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _listening_addresses(port):
+    """Local addresses listening on TCP ``port`` (from `ss`), or None without ss."""
+    ss = shutil.which("ss")
+    if ss is None:
+        return None
+    out = subprocess.run(
+        [ss, "-Hltn", f"sport = :{port}"], stdout=subprocess.PIPE, text=True, check=True
+    ).stdout
+    return [line.split()[3].rsplit(":", 1)[0] for line in out.splitlines() if line.strip()]
+
+
+def _pick_environment(conf):
+    """Name of one virtualenv environment of the matrix, preferring this Python."""
+    from asv import environment
+
+    envs = [
+        e for e in environment.get_environments(conf, None, verbose=False)
+        if e.tool_name == "virtualenv"
+    ]
+    if not envs:
+        pytest.fail(f"asv.conf.json gives no virtualenv environment for this machine "
+                    f"(pythons={conf.pythons}, PATH={os.environ['PATH']})")
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    envs.sort(key=lambda e: e.python != here)
+    return envs[0].name
+
+
+# --------------------------------------------------------------- the site
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """Build, publish and serve the site of a 2-commit clone; yield its facts."""
+    if shutil.which("git") is None:
+        _missing("git is not installed")
+    pytest.importorskip("asv")
+    from asv import config, util
+
+    if not (REPO / "asv.conf.json").is_file() or not (REPO / "benchmarks").is_dir():
+        pytest.fail("the repository has no asv.conf.json or benchmarks/")
+
+    t0 = time.monotonic()
+    base = tmp_path_factory.mktemp("site")
+    clone = base / "repo"
+    home = base / "home"
+    home.mkdir()
+
+    # Interpreter for asv's environment: this one, by its real directory
+    # (pyenv shims crash asv's python discovery).
+    path = os.pathsep.join([os.path.dirname(os.path.realpath(sys.executable)),
+                            os.environ.get("PATH", "")])
+    env = dict(os.environ)
+    env.update({
+        "PATH": path,
+        # ~/.asv-machine.json goes to a throwaway HOME; keep pip's cache.
+        "HOME": str(home),
+        "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR",
+                                        str(Path.home() / ".cache" / "pip")),
+        "PARALLELDOT_BENCH_PROFILE": "quick",
+    })
+
+    # 1. A clone of the committed repository, and a second commit.
+    _run(["git", "clone", "-q", "--no-local", str(REPO), str(clone)], cwd=base)
+    conf_path = clone / "asv.conf.json"
+    raw_conf = util.load_json(str(conf_path), js_comments=True)
+    branch = (raw_conf.get("branches") or ["main"])[0]
+    git = ["git", "-c", "user.name=site test", "-c", "user.email=site-test@localhost"]
+    _run(git + ["checkout", "-q", "-B", branch], cwd=clone)
+    plugin_listed = PLUGIN in raw_conf.get("plugins", [])
+    if not plugin_listed:
+        # Keep testing the site; test_asv_conf_lists_the_plugin reports the gap.
+        raw_conf["plugins"] = list(raw_conf.get("plugins", [])) + [PLUGIN]
+        conf_path.write_text(json.dumps(raw_conf, indent=4))
+        _run(git + ["commit", "-q", "-m", "test: enable the asv_offline plugin", "asv.conf.json"],
+             cwd=clone)
+    with open(clone / "README.md", "a") as f:
+        f.write("\nA second commit, made by tests/test_site.py.\n")
+    _run(git + ["commit", "-q", "-m", "test: a second commit", "README.md"], cwd=clone)
+    hashes = _run(["git", "rev-parse", "HEAD~1", "HEAD"], cwd=clone).split()
+    (base / "hashes.txt").write_text("\n".join(hashes) + "\n")
+
+    # 2. asv run --quick over both commits in one virtualenv environment.
+    old_path = os.environ["PATH"]
+    os.environ["PATH"] = path
+    try:
+        conf = config.Config.load(str(conf_path))
+        env_name = _pick_environment(conf)
+    finally:
+        os.environ["PATH"] = old_path
+    asv = [sys.executable, "-m", "asv"]
+    _run(asv + ["machine", "--yes"], cwd=clone, env=env, timeout=120)
+    # Exit 2 = some benchmark failed: the suite's own tests judge that; this
+    # module only needs results of both commits (checked below), so warn.
+    run_out = _run(asv + ["run", "--quick", "--show-stderr", "-E", env_name,
+                          f"HASHFILE:{base / 'hashes.txt'}"], cwd=clone, env=env, ok=(0, 2))
+    failed = sorted(set(re.findall(r"··· (\S+)\s+(?:\d+/\d+ )?failed", run_out)))
+    if failed:
+        warnings.warn(f"asv run --quick: benchmarks failed: {failed}")
+    t_run = time.monotonic() - t0
+
+    # 3. Plain `asv publish`: the plugin makes it offline.
+    publish_out = _run(asv + ["publish"], cwd=clone, env=env, timeout=300)
+    html = clone / conf.html_dir  # asv reads these paths from the repository root
+    index = json.loads((html / "index.json").read_text())
+    results = {}
+    for f in (clone / conf.results_dir).glob("*/*.json"):
+        if f.name != "machine.json":
+            d = json.loads(f.read_text())
+            results[d["commit_hash"]] = d
+    hash_to_rev = {h: int(r) for r, h in index["revision_to_hash"].items()}
+
+    # 4. `asv preview` (the plugin binds it to 127.0.0.1), on a free port.
+    port = _free_port()
+    log = open(base / "preview.log", "w")
+    server = subprocess.Popen(asv + ["preview", "-p", str(port)], cwd=clone, env=env,
+                              stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url + "index.json", timeout=2) as r:
+                    r.read()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log.flush()
+                    pytest.fail("asv preview did not serve:\n" + (base / "preview.log").read_text())
+                time.sleep(0.2)
+        yield {
+            "clone": clone, "html": html, "url": url, "port": port, "index": index,
+            "hashes": hashes, "revisions": sorted(hash_to_rev[h] for h in hashes),
+            "results": results, "plugin_listed": plugin_listed, "env_name": env_name,
+            "run_output": run_out, "publish_output": publish_out, "seconds_to_results": t_run,
+        }
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+        log.close()
+
+
+# --------------------------------------------------------------- the browser
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        _missing(f"{CHROMIUM} not found (Debian packages chromium, chromium-driver)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("the playwright Python package is not installed")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+@pytest.fixture
+def page(browser, site):
+    """A fresh page that records every request and aborts any off 127.0.0.1."""
+    from urllib.parse import urlsplit
+
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    requests, blocked, errors = [], [], []
+
+    def guard(route):
+        if urlsplit(route.request.url).hostname in LOOPBACK_HOSTS:
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", guard)
+    pg = context.new_page()
+    pg.on("request", lambda r: requests.append(r.url))
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    pg.requests, pg.blocked, pg.errors = requests, blocked, errors
+    yield pg
+
+    off_loopback = [u for u in requests if urlsplit(u).hostname not in LOOPBACK_HOSTS]
+    context.close()
+    assert requests, "the page made no request at all"
+    assert not off_loopback and not blocked, f"requests left 127.0.0.1: {off_loopback or blocked}"
+    assert not errors, f"JavaScript errors: {errors}"
+
+
+def _screenshot(pg, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    pg.screenshot(path=str(ARTIFACTS / name))
+
+
+def _nm_workers_benchmark(index):
+    """A benchmark parametrized by N and workers (a time_ one first)."""
+    for name, b in sorted(index["benchmarks"].items(),
+                          key=lambda kv: (kv[1].get("type") != "time", kv[0])):
+        names = [p.lower() for p in b.get("param_names", [])]
+        if "n" in names and "workers" in names:
+            return name, b
+    pytest.fail("no benchmark is parametrized by N and workers: "
+                f"{[(k, b.get('param_names')) for k, b in index['benchmarks'].items()]}")
+
+
+_PLOT_SERIES_JS = """() => {
+    var plot = window.jQuery && jQuery('#main-graph').data('plot');
+    if (!plot) return null;
+    return plot.getData().map(function (s) {
+        return {label: s.label || '',
+                points: s.data.filter(function (p) { return p && p[1] !== null && isFinite(p[1]); })
+                              .map(function (p) { return p[0]; })};
+    });
+}"""
+
+
+def _graph_series(pg, min_series=1):
+    pg.wait_for_function(
+        f"() => {{ var s = ({_PLOT_SERIES_JS})(); "
+        f"return s && s.filter(x => x.points.length).length >= {min_series}; }}",
+        timeout=30_000,
+    )
+    return pg.evaluate(_PLOT_SERIES_JS)
+
+
+# --------------------------------------------------------------- the tests
+
+
+def test_asv_conf_lists_the_plugin():
+    """Plain `asv publish` in this repository gives the offline site."""
+    from asv import util
+
+    if not (REPO / "asv.conf.json").is_file():
+        pytest.fail("no asv.conf.json at the repository root")
+    conf = util.load_json(str(REPO / "asv.conf.json"), js_comments=True)
+    assert PLUGIN in conf.get("plugins", []), f'asv.conf.json needs "plugins": ["{PLUGIN}"]'
+
+
+def test_vendored_files_are_the_cdn_files():
+    """Where asv pins a CDN file by hash and ours claims the same bytes, they match."""
+    import base64
+    import hashlib
+
+    import asv
+
+    import asv_offline
+
+    template = (Path(asv.__file__).parent / "www" / "index.html").read_text()
+    tags = re.findall(r"<(?:script|link)\b[^>]*>", template)
+    checked = 0
+    for url, local in asv_offline.CDN_TO_LOCAL.items():
+        tag = next((t for t in tags if url in t), None)
+        assert tag is not None, f"installed asv no longer loads {url}"
+        m = re.search(r'integrity="(sha\d+)-([^"]+)"', tag)
+        if local in asv_offline.SAME_BYTES_AS_CDN and m:
+            algo, expected = m.groups()
+            data = (asv_offline.VENDOR_DIR / local).read_bytes()
+            assert base64.b64encode(hashlib.new(algo, data).digest()).decode() == expected, local
+            checked += 1
+        for lic in ("LICENSE", "LICENSE.txt"):
+            if (asv_offline.VENDOR_DIR / local.split("/")[0] / lic).is_file():
+                break
+        else:
+            pytest.fail(f"no license file beside {local}")
+    assert checked == len(asv_offline.SAME_BYTES_AS_CDN)
+    # and the rewrite leaves nothing remote in asv's template, idempotently
+    once = asv_offline.localize_html(template)
+    assert asv_offline.remote_loads(once) == []
+    assert asv_offline.localize_html(once) == once
+
+
+def test_preview_binds_loopback_only():
+    """With the plugin set up, asv preview's server listens on 127.0.0.1."""
+    import http.server
+
+    from asv.commands import preview
+
+    import asv_offline
+
+    original = preview.create_httpd
+    try:
+        asv_offline.setup()
+        httpd, base_url = preview.create_httpd(http.server.SimpleHTTPRequestHandler, port=0)
+        try:
+            assert httpd.server_address[0] == "127.0.0.1"
+            assert base_url.startswith("http://127.0.0.1:")
+        finally:
+            httpd.server_close()
+    finally:
+        preview.create_httpd = original
+
+
+def test_published_html_loads_nothing_remote(site):
+    import asv_offline
+
+    html = site["html"]
+    for page in html.glob("*.html"):
+        assert asv_offline.remote_loads(page.read_text()) == [], page.name
+    for local in asv_offline.CDN_TO_LOCAL.values():
+        assert (html / "vendor" / local).is_file(), local
+    assert "OfflineAssets" in site["publish_output"]
+    # both commits have results, in one environment
+    assert set(site["hashes"]) <= set(site["results"]), site["run_output"][-3000:]
+    listening = _listening_addresses(site["port"])
+    if listening is not None:
+        assert listening == ["127.0.0.1"], listening
+
+
+def test_benchmark_list_shows_the_suite(page, site):
+    page.goto(site["url"] + "#summarylist")
+    page.wait_for_selector("#summarylist-body table tbody tr", timeout=30_000)
+    text = page.inner_text("#summarylist-body")
+    with_results = set()
+    for r in site["results"].values():
+        with_results.update(r["results"])
+    benchmarks = site["index"]["benchmarks"]
+    assert with_results, "no benchmark has results"
+    missing = [name for name in sorted(with_results)
+               if (benchmarks[name].get("pretty_name") or name) not in text]
+    assert not missing, f"the benchmark list lacks {missing}"
+    _screenshot(page, "site-benchmark-list.png")
+
+
+def test_graph_one_point_per_commit_with_n_and_workers_controls(page, site):
+    name, bench = _nm_workers_benchmark(site["index"])
+    page.goto(site["url"] + "#" + name)
+    series = _graph_series(page)
+    revisions = site["revisions"]
+    drawn = [s for s in series if s["points"]]
+    assert drawn, f"{name}: no line has a point"
+    for s in drawn:
+        assert sorted(s["points"]) == revisions, (
+            f"{name} {s['label']}: points at {s['points']}, commits at {revisions}")
+
+    # the N and workers controls: a panel each, one button per value
+    panels = page.evaluate("""() => Array.from(
+        document.querySelectorAll('#graphdisplay-navigation .panel')).map(p => ({
+            heading: (p.querySelector('.panel-heading') || {}).textContent || '',
+            buttons: Array.from(p.querySelectorAll('.btn')).map(b => b.textContent.trim()),
+        }))""")
+    by_heading = {p["heading"].strip(): p["buttons"] for p in panels}
+    for i, pname in enumerate(bench["param_names"]):
+        assert pname in by_heading, f"no '{pname}' control: {sorted(by_heading)}"
+        assert len(by_heading[pname]) == len(bench["params"][i]), (pname, by_heading[pname])
+    assert "x-axis" in by_heading and len(by_heading["x-axis"]) == 1 + len(bench["param_names"])
+    _screenshot(page, "site-graph.png")
+
+    # selecting: one N and one workers value leave exactly one line
+    values = {}
+    for i, pname in enumerate(bench["param_names"]):
+        values[pname] = bench["params"][i][0]
+    n_key = next(p for p in bench["param_names"] if p.lower() == "n")
+    w_key = next(p for p in bench["param_names"] if p.lower() == "workers")
+    for v in bench["params"][bench["param_names"].index(n_key)]:
+        # the smallest N that has a line (a profile may skip large ones)
+        if any(re.search(rf"\b{re.escape(n_key)}-{re.escape(str(v).strip(chr(39)))}\b", s["label"])
+               for s in drawn):
+            values[n_key] = v
+            break
+    query = "&".join(f"p-{k}={urllib.request.quote(str(v))}" for k, v in values.items())
+    page.goto(site["url"] + "#" + name + "?" + query)
+    page.wait_for_function(f"() => {{ var s = ({_PLOT_SERIES_JS})(); return s && s.length === 1; }}",
+                           timeout=30_000)
+    one = page.evaluate(_PLOT_SERIES_JS)
+    assert len(one) == 1 and sorted(one[0]["points"]) == revisions, (query, one)
+    _screenshot(page, "site-graph-one-line.png")
+
+    # and a click on a second workers value adds its line, as a user would
+    if len(bench["params"][bench["param_names"].index(w_key)]) > 1:
+        panel = page.locator("#graphdisplay-navigation .panel").filter(
+            has=page.locator(".panel-heading", has_text=re.compile(rf"^\s*{re.escape(w_key)}\s*$")))
+        panel.locator(".btn").nth(1).click()
+        page.wait_for_function(
+            f"() => {{ var s = ({_PLOT_SERIES_JS})(); return s && s.length === 2; }}",
+            timeout=30_000)

@@ -543,3 +543,79 @@ def test_worker_killed_during_a_long_call(request, where, monkeypatch):
     finally:
         if where == "embedded":
             paralleldot.shutdown()
+
+
+# --- the asv benchmarks of the dask backend -------------------------------------
+
+
+def _dask_benchmarks():
+    import inspect
+    import pathlib
+
+    root = str(pathlib.Path(__file__).resolve().parents[1])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from benchmarks import bench_dask, common
+
+    found = []
+    for name, cls in vars(bench_dask).items():
+        if name.startswith("_") or not inspect.isclass(cls) or cls.__module__ != bench_dask.__name__:
+            continue
+        for attr in sorted(dir(cls)):
+            if attr.startswith(("time_", "track_")):
+                found.append((cls, attr))
+    return bench_dask, common, found
+
+
+@pytest.fixture(scope="module")
+def bench():
+    bench_dask, common, found = _dask_benchmarks()
+    yield bench_dask, common, found
+    bench_dask.close_clusters()
+
+
+def test_dask_benchmarks_follow_the_suite_conventions(bench):
+    import inspect
+
+    bench_dask, common, found = bench
+    names = {f"{cls.__name__}.{attr}" for cls, attr in found}
+    assert {"Dask.time_dask", "DaskArrays.time_dask_arrays", "ThreadsOverDask.track_threads_over_dask"} <= names
+    for cls, attr in found:
+        assert "version" in vars(cls), cls
+        assert cls.param_names[:2] == ["N", "workers"]
+        assert list(cls.params[0]) == list(common.SIZES) and {1, 2, 4} <= set(cls.params[1])
+        method = getattr(cls, attr)
+        assert getattr(method, "pretty_name", "")
+        assert list(inspect.signature(method).parameters) == ["self", "N", "workers"]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_dask_benchmarks_run_once_on_the_smallest_size(bench, workers):
+    bench_dask, common, found = bench
+    n = min(common.SIZES)
+    for cls, attr in found:
+        b = cls()
+        b.setup(n, workers)
+        try:
+            value = getattr(b, attr)(n, workers)
+        finally:
+            if hasattr(b, "teardown"):
+                b.teardown(n, workers)
+        if attr.startswith("track_"):
+            assert np.isfinite(value) and value > 0, (cls, value)
+
+
+def test_dask_benchmarks_skip_without_dask_or_backend(bench, monkeypatch):
+    bench_dask, common, found = bench
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    for cls, attr in found:
+        b = cls()
+        with pytest.raises(NotImplementedError, match="dask is not installed"):
+            b.setup(min(common.SIZES), 2)
+        if hasattr(b, "teardown"):
+            b.teardown(min(common.SIZES), 2)
+    monkeypatch.undo()
+    monkeypatch.setattr(paralleldot, "BACKENDS", ("serial", "threads"))
+    for cls, attr in found:
+        with pytest.raises(NotImplementedError, match="backend 'dask' does not exist"):
+            cls().setup(min(common.SIZES), 2)

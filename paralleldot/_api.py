@@ -32,6 +32,7 @@ _RUNNERS = {
 BACKENDS = tuple(_RUNNERS)
 
 _NUMERIC_KINDS = "biufc"
+_NDARRAY = np.ndarray  # one global lookup on the hot path instead of two
 _CORES = usable_cores()  # what workers=None means: the cores at import
 
 
@@ -174,8 +175,8 @@ def parallel_dot(a, b, workers=None, backend="auto", executor=None, client=None)
             f"got {backend!r}"
         )
     if client is not None or not (
-        isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
-    ):
+        isinstance(a, _NDARRAY) and isinstance(b, _NDARRAY)
+    ):  # dask arrays (kept lazy by _as_vector) or a caller's Dask client
         return _on_dask(a, b, workers, backend, executor, client)
     if backend == "auto" and executor is None:
         nbytes = a.nbytes + b.nbytes

@@ -14,7 +14,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -149,6 +148,9 @@ class ExternalCluster:
             [sys.executable, "-m", "dask", command, *args],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,  # killpg reaches the nanny and its worker
+            # Outside the repository: unless paralleldot is installed, the
+            # workers cannot import it, and need not (tasks are numpy's).
+            cwd=log.parent,
         )
         out.close()
         self.processes.append(process)

@@ -17,6 +17,7 @@ Screenshots go to ``artifacts/`` at the repository root.
 """
 
 import json
+import math
 import os
 import re
 import shutil
@@ -90,6 +91,32 @@ def _listening_addresses(port):
         [ss, "-Hltn", f"sport = :{port}"], stdout=subprocess.PIPE, text=True, check=True
     ).stdout
     return [line.split()[3].rsplit(":", 1)[0] for line in out.splitlines() if line.strip()]
+
+
+def _reap_leftovers(base):
+    """Kill the processes still running from ``base`` (the test's own tree).
+
+    A benchmark that leaves a pool's processes behind (they outlive asv's
+    benchmark process) should not pile up on the machine; it is reported.
+    """
+    me, pids = os.getpid(), []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit() or int(d.name) == me:
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(base) in cmd:
+            pids.append(int(d.name))
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    if pids:
+        warnings.warn(f"{len(pids)} processes from {base} outlived asv and were killed")
+    return pids
 
 
 def _pick_environment(conf):
@@ -180,6 +207,7 @@ def site(tmp_path_factory):
     if failed:
         warnings.warn(f"asv run --quick: benchmarks failed: {failed}")
     t_run = time.monotonic() - t0
+    leftovers = _reap_leftovers(base)
 
     # 3. Plain `asv publish`: the plugin makes it offline.
     publish_out = _run(asv + ["publish"], cwd=clone, env=env, timeout=300)
@@ -215,11 +243,13 @@ def site(tmp_path_factory):
             "hashes": hashes, "revisions": sorted(hash_to_rev[h] for h in hashes),
             "results": results, "plugin_listed": plugin_listed, "env_name": env_name,
             "run_output": run_out, "publish_output": publish_out, "seconds_to_results": t_run,
+            "leftover_processes": leftovers,
         }
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         log.close()
+        _reap_leftovers(base)
 
 
 # --------------------------------------------------------------- the browser
@@ -227,6 +257,8 @@ def site(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
+    # Tests list `browser` first so that a missing browser shows before the
+    # site is built (pytest sets up module fixtures in argument order).
     if not CHROMIUM.exists():
         _missing(f"{CHROMIUM} not found (Debian packages chromium, chromium-driver)")
     try:
@@ -275,15 +307,26 @@ def _screenshot(pg, name):
     pg.screenshot(path=str(ARTIFACTS / name))
 
 
-def _nm_workers_benchmark(index):
-    """A benchmark parametrized by N and workers (a time_ one first)."""
+def _measured(result_file_entry):
+    """True when a results-file entry holds at least one number (not all skipped)."""
+    values = result_file_entry[0] if result_file_entry else None
+    if not isinstance(values, list):
+        values = [values]
+    return any(isinstance(v, (int, float)) and not math.isnan(v) for v in values)
+
+
+def _nm_workers_benchmark(site):
+    """A benchmark parametrized by N and workers, measured at both commits (time_ first)."""
+    index, candidates = site["index"], []
     for name, b in sorted(index["benchmarks"].items(),
                           key=lambda kv: (kv[1].get("type") != "time", kv[0])):
         names = [p.lower() for p in b.get("param_names", [])]
         if "n" in names and "workers" in names:
-            return name, b
-    pytest.fail("no benchmark is parametrized by N and workers: "
-                f"{[(k, b.get('param_names')) for k, b in index['benchmarks'].items()]}")
+            candidates.append(name)
+            if all(_measured(site["results"][h]["results"].get(name)) for h in site["hashes"]):
+                return name, b
+    pytest.fail(f"no benchmark parametrized by N and workers has results at both commits "
+                f"(parametrized so: {sorted(candidates)})")
 
 
 _PLOT_SERIES_JS = """() => {
@@ -389,7 +432,7 @@ def test_published_html_loads_nothing_remote(site):
         assert listening == ["127.0.0.1"], listening
 
 
-def test_benchmark_list_shows_the_suite(page, site):
+def test_benchmark_list_shows_the_suite(browser, page, site):
     page.goto(site["url"] + "#summarylist")
     page.wait_for_selector("#summarylist-body table tbody tr", timeout=30_000)
     text = page.inner_text("#summarylist-body")
@@ -404,8 +447,8 @@ def test_benchmark_list_shows_the_suite(page, site):
     _screenshot(page, "site-benchmark-list.png")
 
 
-def test_graph_one_point_per_commit_with_n_and_workers_controls(page, site):
-    name, bench = _nm_workers_benchmark(site["index"])
+def test_graph_one_point_per_commit_with_n_and_workers_controls(browser, page, site):
+    name, bench = _nm_workers_benchmark(site)
     page.goto(site["url"] + "#" + name)
     series = _graph_series(page)
     revisions = site["revisions"]

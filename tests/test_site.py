@@ -50,7 +50,9 @@ CHROMIUM_ARGS = [
 PLUGIN = ".asv_offline"
 LOOPBACK_HOSTS = {"127.0.0.1"}
 
-pytestmark = [pytest.mark.asv, pytest.mark.browser]
+# The fast checks below need neither; the site tests are marked.
+asv_site = pytest.mark.asv
+in_browser = pytest.mark.browser
 
 
 # --------------------------------------------------------------- helpers
@@ -395,6 +397,30 @@ def test_vendored_files_are_the_cdn_files():
     assert asv_offline.localize_html(once) == once
 
 
+def test_fallback_command_makes_a_published_dir_offline(tmp_path, capsys):
+    """`python -m asv_offline DIR` on asv's own template; twice is the same as once."""
+    import asv
+
+    import asv_offline
+
+    html = tmp_path / "html"
+    shutil.copytree(Path(asv.__file__).parent / "www", html)
+    assert asv_offline.remote_loads((html / "index.html").read_text())
+    assert asv_offline.main([str(html)]) == 0
+    once = (html / "index.html").read_text()
+    assert asv_offline.remote_loads(once) == []
+    for local in asv_offline.CDN_TO_LOCAL.values():
+        assert (html / "vendor" / local).is_file(), local
+    assert asv_offline.main([str(html)]) == 0
+    assert (html / "index.html").read_text() == once
+    assert "already offline" in capsys.readouterr().out
+    # an address it has no copy of is an error, not a silently broken page
+    (html / "index.html").write_text(once.replace(
+        "</head>", '<script src="https://cdn.example.org/new-lib.js"></script></head>'))
+    assert asv_offline.main([str(html)]) == 1
+    assert "new-lib.js" in capsys.readouterr().err
+
+
 def test_preview_binds_loopback_only():
     """With the plugin set up, asv preview's server listens on 127.0.0.1."""
     import http.server
@@ -416,6 +442,7 @@ def test_preview_binds_loopback_only():
         preview.create_httpd = original
 
 
+@asv_site
 def test_published_html_loads_nothing_remote(site):
     import asv_offline
 
@@ -432,6 +459,8 @@ def test_published_html_loads_nothing_remote(site):
         assert listening == ["127.0.0.1"], listening
 
 
+@asv_site
+@in_browser
 def test_benchmark_list_shows_the_suite(browser, page, site):
     page.goto(site["url"] + "#summarylist")
     page.wait_for_selector("#summarylist-body table tbody tr", timeout=30_000)
@@ -447,6 +476,8 @@ def test_benchmark_list_shows_the_suite(browser, page, site):
     _screenshot(page, "site-benchmark-list.png")
 
 
+@asv_site
+@in_browser
 def test_graph_one_point_per_commit_with_n_and_workers_controls(browser, page, site):
     name, bench = _nm_workers_benchmark(site)
     page.goto(site["url"] + "#" + name)

@@ -6,11 +6,12 @@ listed in ``asv.conf.json``::
 
     "plugins": [".asv_offline"]
 
-plain ``asv publish`` (run from the repository root: asv imports a plugin
-whose name starts with "." with the current directory on ``sys.path``) also
-copies ``vendor/`` (the same libraries, with their licenses) into the html
-directory as ``html/vendor/`` and points ``index.html`` at those copies, and
-``asv preview`` listens on 127.0.0.1 instead of every interface.
+plain ``asv publish`` also copies ``vendor/`` (the same libraries, with their
+licenses) into the html directory as ``html/vendor/`` and points
+``index.html`` at those copies, and ``asv preview`` listens on 127.0.0.1
+instead of every interface. asv imports a plugin whose name starts with "."
+from the current directory, which is the directory of asv.conf.json (asv
+changes to it when given ``--config``).
 
 Without the plugin line, or for an html directory published elsewhere::
 

@@ -7,7 +7,9 @@
 #                                     matrix whose Python is installed
 #   PARALLELDOT_BENCH_PROFILE=quick|default|full scripts/bench.sh
 #   scripts/bench.sh ARGS...          ARGS go to `asv run` (a commit range,
-#                                     NEW, HASHFILE:file, --bench REGEX, ...)
+#                                     NEW, HASHFILE:file, --bench REGEX, ...);
+#                                     with -E/--python in ARGS, those choose
+#                                     the environments
 #
 # Needs no standard input. Steps: a virtual environment .venv with the
 # package and its `bench` extra (asv, virtualenv); the pyenv interpreters
@@ -17,9 +19,10 @@
 # Environments: the default run uses the two corners of the matrix, the
 # oldest Python found with numpy 1.26.4 and the newest with numpy 2.4.6
 # (3.10 and 3.13 when all are there; both numpy versions when only one
-# Python is there). That fits the budget of a 2-core machine: about 10
-# minutes for the first run (environments created), about 5 for a rerun.
-# The whole matrix (6 environments) takes about three times as long.
+# Python is there). That fits the budget of a 2-core machine: 8.3 minutes
+# for the first run (environments created) and 6 for a rerun, measured
+# while other jobs kept the machine's load average near 10. The whole
+# matrix (6 environments) takes about three times as long.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,7 +67,11 @@ if [ ${#found[@]} -eq 0 ]; then
 fi
 echo "bench.sh: Pythons found: ${found[*]} (missing ones are skipped)"
 env_args=()
-if [ "${BENCH_ENVS:-corners}" != all ]; then
+choose=${BENCH_ENVS:-corners}
+for arg in "$@"; do
+    case $arg in -E|--environment|--environment=*|--python|--python=*) choose=given ;; esac
+done
+if [ "$choose" = corners ]; then
     oldest=${found[0]}
     newest=${found[${#found[@]}-1]}
     env_args+=(-E "virtualenv:$oldest")
@@ -72,7 +79,7 @@ if [ "${BENCH_ENVS:-corners}" != all ]; then
 fi
 
 status=0
-asv run "${env_args[@]}" --show-stderr "$@" || status=$?
+asv run ${env_args[@]+"${env_args[@]}"} --show-stderr "$@" || status=$?
 
 asv publish
 

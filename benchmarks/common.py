@@ -7,7 +7,7 @@ The environment variable ``PARALLELDOT_BENCH_PROFILE`` chooses how much runs:
 ==========  =====================  ==========================================
 profile     N                      use
 ==========  =====================  ==========================================
-``quick``   1e3, 1e4, 1e5          smoke test, CI (seconds per environment)
+``quick``   1e3, 1e4, 1e5          smoke test, CI (a minute or two per env.)
 ``default`` 1e3 ... 1e7            the regular run (unset variable)
 ``full``    1e3 ... 1e8            adds 1e8: 1.6 GB of vectors per benchmark
 ==========  =====================  ==========================================
@@ -29,10 +29,12 @@ holds one size) and read-only, so no benchmark can change another's input.
 Fairness
 --------
 ``numpy.dot`` may start BLAS threads of its own (OpenBLAS uses every core by
-default). :func:`limit_blas` caps them with threadpoolctl; ``NumpyDot`` runs
-with as many BLAS threads as ``workers``. The split benchmarks leave BLAS
-alone on purpose: pinning BLAS inside the split is the package's job, and a
-commit that does it (or stops doing it) must show in the graphs.
+default). :func:`limit_blas` caps them with threadpoolctl: ``NumpyDot`` and
+the reference of every ``track_speedup`` run with as many BLAS threads as
+``workers``, the same cores as the split. The ``time_`` benchmarks of the
+splits leave BLAS alone on purpose: pinning BLAS inside the split is the
+package's job, and a commit that does it (or stops doing it) must show in
+the graphs.
 """
 
 import concurrent.futures as cf
@@ -169,7 +171,8 @@ def limit_blas(threads):
 def per_call_pool_dot(va, vb, max_workers=2):
     """The example's ``parallel_numpy_dot``, generalised to any worker count.
 
-    As in the example (``/work/shared/seed``), a new ``ThreadPoolExecutor``
+    As in the example (the sphinx-gallery example
+    ``plot_benchmark_parallel_process_concurrent``), a new ``ThreadPoolExecutor``
     is started and shut down at every call, the vector is cut at
     ``n * i // max_workers`` (the example's cuts for 2 and 3 workers),
     ``numpy.dot`` runs on each chunk with default BLAS threads and the

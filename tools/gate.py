@@ -13,29 +13,37 @@ How it works
 ------------
 1. **Measure** (skipped with ``--no-run``): ``asv continuous`` runs the
    selected benchmarks for BASE and HEAD in one session, in one
-   environment, with the rounds of the two commits interleaved (round 1 of
-   BASE, round 1 of HEAD, round 2 of BASE, ...). A change of the machine's
-   load during the run then lands on both commits alike, which two
-   separate ``asv run`` calls cannot promise. Its results are saved under
-   ``results/`` like any ``asv run``, samples included.
+   environment, with the rounds of the two commits interleaved (BASE, HEAD,
+   HEAD, BASE, ...). A change of the machine's load during the run then
+   lands on both commits alike, which two separate ``asv run`` calls cannot
+   promise. The gate asks for 4 shorter rounds (``-a rounds=4 -a
+   "repeat=(5, 25, 0.5)"``) instead of the suite's 2 longer ones: twice as
+   many alternations for about the same time. It runs asv with
+   ``OPENBLAS_NUM_THREADS=1`` (and OMP/MKL): on 2 shared cores a numpy.dot
+   with 2 BLAS threads sometimes waits milliseconds for its second thread,
+   which was the largest noise seen (``--blas-threads default`` turns this
+   off). Results and samples are saved under ``results/`` like any ``asv
+   run``.
 2. **Judge**: the gate reads both commits' results with asv's own results
    API (``asv.results``), not the text ``asv continuous`` prints, and flags
-   a row (benchmark, N, workers) when
+   a row (benchmark, N, workers) with ``N >= --min-n`` when
+   ``after / before > --factor``, where the time of a commit is
 
-   - ``after / before > factor``, on asv's value (the median of the
-     samples), and
-   - asv's statistical test (Mann-Whitney U on the samples, as ``asv
-     compare`` uses) says the two commits differ (``--no-stats`` turns
-     this off), and
-   - ``N >= --min-n`` (below that a call lasts microseconds and the
-     machine's noise is larger than the changes worth gating on).
+   - ``--statistic min`` (default): its fastest sample over every round.
+     Other jobs on the machine only ever add time; the minimum of 20 to 100
+     samples is the steadiest estimate of what a call costs, and a real
+     slowdown (more work, more hand-offs) raises it too;
+   - ``--statistic median``: asv's value, flagged only when asv's
+     statistical test (Mann-Whitney U, as ``asv compare``) also says the
+     commits differ (``--no-stats`` drops the test).
 
-   A row that ran at BASE and fails at HEAD is flagged too.
+   A row that ran at BASE and fails at HEAD is flagged too. Rows below
+   ``--min-n`` (default 1e5) are not judged: a call lasts microseconds there.
 
 Why not just ``asv continuous --factor``? Its exit code judges every
-benchmark it ran (the fixed baselines too), cannot leave out the small
-sizes, and only its printed table names the rows. Reading the results keeps
-asv's measurement and asv's statistics, and adds the choice of rows.
+benchmark it ran (the fixed baselines too) on the median, cannot leave out
+the small sizes, and only its printed table names the rows. Reading the
+results keeps asv's measurement and adds the choice of rows and statistic.
 
 What is judged
 --------------

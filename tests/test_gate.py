@@ -1,0 +1,274 @@
+"""End to end: tools/gate.py on a temporary clone, with real asv and a real slowdown.
+
+The module makes a ``git clone --no-local`` of this repository with three
+commits on top of it, as a user's history would have them:
+
+    C0  the repository as committed
+    C1  an empty commit: the same code as C0
+    C2  C1 plus an injected slowdown: every ``parallel_dot`` call (and so
+        ``parallel_numpy_dot``) busy-waits after its result until it has
+        lasted ``SLOWDOWN`` times as long as the real work did -- a
+        slowdown of exactly that factor on every split benchmark, whatever
+        the backend, the size or the machine's speed
+
+and runs the gate, as the README says, in one real virtualenv environment
+(this Python, the newest numpy of the matrix), with a throwaway HOME for
+``asv machine --yes``:
+
+- ``gate C0 C1`` (identical code) exits 0;
+- ``gate C1 C2`` (1.5x slower) exits 1 and names the regressed rows.
+
+CI uses the ``quick`` profile (N up to 1e5) and 2 rounds per commit instead
+of the gate's 4, so that the module stays within about 5 minutes on 2 cores
+(environment creation included); the gate judges the 9 rows with N = 1e5.
+
+``test_measurement_quality`` is the experiment behind the README's "what the
+gate can detect" (default profile, N up to 1e7, about 15 minutes): it runs
+only when ``PARALLELDOT_GATE_EXPERIMENT=1`` is set. It checks that the same
+code measured twice flags no row at N >= 1e5, and that an injected 1.3x
+slowdown is flagged on every row at N >= 1e6, and writes the figures to
+``artifacts/gate-experiment.json``.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+GATE = REPO / "tools" / "gate.py"
+ARTIFACTS = REPO / "artifacts"
+MACHINE = "gate-test"
+#: CI keeps to 2 interleaved rounds per commit (the gate's default is more):
+#: the module then stays within a few minutes on 2 cores.
+CI_SETTINGS = ("--rounds", "2")
+SLOWDOWN = 1.5
+#: The timed split benchmarks the gate judges by default.
+SPLIT_CLASSES = ("Threads", "Processes", "Auto")
+
+pytestmark = pytest.mark.asv
+
+INJECTED = '''
+
+# --- injected by tests/test_gate.py: every call {factor}x slower -----------
+import functools as _gate_functools
+import time as _gate_time
+
+_gate_unslowed = parallel_dot
+
+
+@_gate_functools.wraps(_gate_unslowed)
+def parallel_dot(*args, **kwargs):
+    start = _gate_time.perf_counter()
+    result = _gate_unslowed(*args, **kwargs)
+    end = start + {factor} * (_gate_time.perf_counter() - start)
+    while _gate_time.perf_counter() < end:
+        pass
+    return result
+'''
+
+
+# --------------------------------------------------------------- helpers
+
+
+def run(cmd, cwd, env, timeout=1500, check=True):
+    """Run a command; return (exit code, output). Fail with the output if check."""
+    proc = subprocess.run(
+        [str(c) for c in cmd], cwd=cwd, env=env, timeout=timeout,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    if check and proc.returncode != 0:
+        pytest.fail(f"{' '.join(map(str, cmd))} exited {proc.returncode}:\n"
+                    f"{proc.stdout[-8000:]}")
+    return proc.returncode, proc.stdout
+
+
+def make_clone(base, profile):
+    """A clone of the committed repository, its asv environment variables and git."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    pytest.importorskip("asv")
+    pytest.importorskip("virtualenv")
+    clone, home = base / "repo", base / "home"
+    home.mkdir()
+    env = dict(os.environ)
+    env.update({
+        # Real interpreters before pyenv's shims, which crash asv's discovery.
+        "PATH": os.pathsep.join([os.path.dirname(os.path.realpath(sys.executable)),
+                                 os.environ.get("PATH", "")]),
+        # ~/.asv-machine.json goes to a throwaway HOME; keep pip's cache.
+        "HOME": str(home),
+        "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR",
+                                        str(Path.home() / ".cache" / "pip")),
+        "PARALLELDOT_BENCH_PROFILE": profile,
+    })
+    env.pop("PYENV_VERSION", None)
+    run(["git", "clone", "-q", "--no-local", REPO, clone], cwd=base, env=env)
+    git = ["git", "-c", "user.name=gate test", "-c", "user.email=gate-test@localhost"]
+    run(git + ["checkout", "-q", "-B", "main"], cwd=clone, env=env)
+    run([sys.executable, "-m", "asv", "machine", "--yes", "--machine", MACHINE],
+        cwd=clone, env=env, timeout=120)
+    return clone, env, git
+
+
+def commit_empty(clone, env, git, message):
+    run(git + ["commit", "-q", "--allow-empty", "-m", message], cwd=clone, env=env)
+    return run(["git", "rev-parse", "HEAD"], cwd=clone, env=env)[1].strip()
+
+
+def commit_slowdown(clone, env, git, factor):
+    api = clone / "paralleldot" / "_api.py"
+    with open(api, "a") as f:
+        f.write(INJECTED.format(factor=factor))
+    run(git + ["commit", "-q", "-m", f"test: every parallel_dot call {factor}x slower",
+               "paralleldot/_api.py"], cwd=clone, env=env)
+    return run(["git", "rev-parse", "HEAD"], cwd=clone, env=env)[1].strip()
+
+
+def gate(clone, env, base, head, *extra):
+    """Run tools/gate.py (this working tree's) in the clone; return (rc, output, seconds)."""
+    t0 = time.monotonic()
+    rc, out = run([sys.executable, GATE, base, head, "--machine", MACHINE, *extra],
+                  cwd=clone, env=env, check=False)
+    return rc, out, time.monotonic() - t0
+
+
+ROW = re.compile(r"^\s+(bench_dot\.\w+\.\w+)\s+(\S+)\s+(\d+)\s+(.+?)\s{2,}(.+?)\s{2,}"
+                 r"(\d+\.\d+)(?:\s+(.*))?$")
+
+
+def parse_gate(out):
+    """The gate's two tables: (judged rows, regressed rows) as dicts."""
+    judged, regressed, section = [], [], None
+    for line in out.splitlines():
+        if re.match(r"^\d+ rows judged:", line):
+            section = judged
+            continue
+        if line.startswith("REGRESSED:"):
+            section = regressed
+            continue
+        m = ROW.match(line)
+        if m and section is not None:
+            section.append({
+                "benchmark": m.group(1), "N": int(float(m.group(2))),
+                "workers": int(m.group(3)), "ratio": float(m.group(6)),
+                "reason": (m.group(7) or "").strip(),
+            })
+    return judged, regressed
+
+
+# --------------------------------------------------------------- CI tests
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    t0 = time.monotonic()
+    clone, env, git = make_clone(tmp_path_factory.mktemp("gate"), "quick")
+    c0 = run(["git", "rev-parse", "HEAD"], cwd=clone, env=env)[1].strip()
+    c1 = commit_empty(clone, env, git, "test: an empty commit, the same code")
+    c2 = commit_slowdown(clone, env, git, SLOWDOWN)
+    return {"clone": clone, "env": env, "c0": c0, "c1": c1, "c2": c2, "t0": t0}
+
+
+def test_gate_passes_identical_commits(history):
+    rc, out, seconds = gate(history["clone"], history["env"], history["c0"], history["c1"],
+                            *CI_SETTINGS)
+    print(out[-4000:])
+    print(f"wall time of the gate (env creation included): {seconds:.0f} s")
+    judged, regressed = parse_gate(out)
+    assert rc == 0, f"identical code flagged:\n{out[-4000:]}"
+    assert "gate: OK" in out
+    assert not regressed
+    # Every split benchmark is judged at N = 1e5, for every workers.
+    assert {(r["benchmark"].split(".")[1], r["N"], r["workers"]) for r in judged} == {
+        (cls, 10**5, w) for cls in SPLIT_CLASSES for w in (1, 2, 4)
+    }, out[-4000:]
+
+
+def test_gate_flags_injected_slowdown_and_names_rows(history):
+    rc, out, seconds = gate(history["clone"], history["env"], history["c1"], history["c2"],
+                            *CI_SETTINGS)
+    print(out[-4000:])
+    print(f"wall time of the gate: {seconds:.0f} s")
+    judged, regressed = parse_gate(out)
+    assert rc == 1, f"a {SLOWDOWN}x slowdown was not flagged:\n{out[-4000:]}"
+    assert "REGRESSED" in out
+    assert regressed, out[-4000:]
+    for row in regressed:
+        assert row["benchmark"].split(".")[1] in SPLIT_CLASSES
+        assert row["N"] >= 10**5
+        assert row["ratio"] > 1.0
+    # The slowdown touches every split benchmark: each one has a flagged row.
+    assert {r["benchmark"].split(".")[1] for r in regressed} == set(SPLIT_CLASSES), out[-4000:]
+    # The baselines are never judged.
+    assert not any(r["benchmark"].split(".")[1] in ("PerCallPool", "NumpyDot")
+                   for r in judged)
+    print(f"flagged {len(regressed)} of {len(judged)} rows; "
+          f"module wall time so far {time.monotonic() - history['t0']:.0f} s")
+
+
+def test_gate_reuses_saved_results(history):
+    """--no-run judges what the two runs above saved, without measuring again."""
+    rc, out, seconds = gate(history["clone"], history["env"], history["c1"], history["c2"],
+                            "--no-run")
+    assert rc == 1, out[-4000:]
+    assert "asv continuous" not in out
+    assert seconds < 60
+    rc, out, _ = gate(history["clone"], history["env"], history["c1"], history["c2"],
+                      "--no-run", "--factor", "50")
+    assert rc == 0, out[-4000:]
+
+
+def test_gate_refuses_unknown_commit(history):
+    rc, out, _ = gate(history["clone"], history["env"], history["c0"], "no-such-commit",
+                      "--no-run")
+    assert rc == 2
+    assert "no-such-commit" in out
+
+
+# --------------------------------------------------------------- the experiment
+
+
+@pytest.mark.skipif(os.environ.get("PARALLELDOT_GATE_EXPERIMENT") != "1",
+                    reason="the measurement-quality experiment takes ~15 min: "
+                    "set PARALLELDOT_GATE_EXPERIMENT=1")
+def test_measurement_quality(tmp_path_factory):
+    """Default profile: identical code flags nothing at N >= 1e5; 1.3x is flagged at N >= 1e6."""
+    factor = os.environ.get("PARALLELDOT_GATE_FACTOR")  # None: the gate's default
+    extra = ["--factor", factor] if factor else []
+    t0 = time.monotonic()
+    clone, env, git = make_clone(tmp_path_factory.mktemp("gate-exp"), "default")
+    c0 = run(["git", "rev-parse", "HEAD"], cwd=clone, env=env)[1].strip()
+    c1 = commit_empty(clone, env, git, "test: an empty commit, the same code")
+    c2 = commit_slowdown(clone, env, git, 1.3)
+
+    rc_same, out_same, s_same = gate(clone, env, c0, c1, *extra)
+    judged_same, flagged_same = parse_gate(out_same)
+    rc_slow, out_slow, s_slow = gate(clone, env, c1, c2, *extra)
+    judged_slow, flagged_slow = parse_gate(out_slow)
+
+    big = [r for r in judged_slow if r["N"] >= 10**6]
+    missed = [r for r in big if not r["reason"].startswith("slower")]
+    report = {
+        "factor": factor or "default",
+        "identical": {"exit": rc_same, "rows": len(judged_same),
+                      "flagged": flagged_same, "seconds": round(s_same),
+                      "max_ratio": max((r["ratio"] for r in judged_same), default=None),
+                      "ratios": judged_same},
+        "slowdown_1.3": {"exit": rc_slow, "rows_N_ge_1e6": len(big),
+                         "missed_N_ge_1e6": missed, "seconds": round(s_slow),
+                         "ratios": judged_slow},
+        "wall_seconds": round(time.monotonic() - t0),
+    }
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / "gate-experiment.json").write_text(json.dumps(report, indent=2))
+    print(out_same[-5000:])
+    print(out_slow[-5000:])
+    assert judged_same and rc_same == 0 and not flagged_same, out_same[-5000:]
+    assert big and not missed, out_slow[-5000:]

@@ -37,6 +37,7 @@ import dask.array as da  # noqa: E402
 pytestmark = pytest.mark.dask
 
 LOCAL = "tcp://127.0.0.1:"
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 START_TIMEOUT = 120  # seconds for a scheduler or a worker to come up
 
 
@@ -148,9 +149,9 @@ class ExternalCluster:
             [sys.executable, "-m", "dask", command, *args],
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,  # killpg reaches the nanny and its worker
-            # Outside the repository: unless paralleldot is installed, the
-            # workers cannot import it, and need not (tasks are numpy's).
-            cwd=log.parent,
+            # The workers import paralleldot (its task functions), as
+            # workers of a real cluster would have it installed.
+            env={**os.environ, "PYTHONPATH": os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")])},
         )
         out.close()
         self.processes.append(process)
@@ -434,10 +435,10 @@ def test_client_argument_runs_there_and_stays_open(shared_external):
     a, b = rng.standard_normal(100_000), rng.standard_normal(100_000)
     assert_same_as_numpy(parallel_dot(a, b, workers=4, client=client), a, b)  # auto -> dask
     assert dask_cluster.embedded_cluster() is None
-    assert "reduce" in _prefixes(client)
+    assert "pair_dot" in _prefixes(client)  # key_split drops the leading "_"
     x, y = da.from_array(a, chunks=30_000), da.from_array(b, chunks=20_000)
     assert_same_as_numpy(parallel_dot(x, y, client=client), a, b)
-    assert "dot" in _prefixes(client)
+    assert "aligned_dot" in _prefixes(client)
     paralleldot.shutdown()
     assert client.status == "running"  # the caller's client is not closed
 
@@ -480,7 +481,7 @@ def _kill_during_dot(client, kill, timeout=120):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for worker, keys in client.processing().items():
-            if any(str(k).startswith("reduce-") for k in keys):
+            if any(str(k).startswith("_pair_dot-") for k in keys):
                 kill(worker)
                 return worker
         time.sleep(0.01)

@@ -10,7 +10,9 @@ threads and processes belong to the parent.
 import atexit
 import multiprocessing
 import os
+import select
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
 from . import _blas
@@ -94,13 +96,43 @@ def _start_method():
 
 
 def _make_process_pool(size):
-    # Each worker limits BLAS to one thread for its whole life: the pool
-    # already runs one chunk per core.
     return ProcessPoolExecutor(
         max_workers=size,
         mp_context=multiprocessing.get_context(_start_method()),
-        initializer=_blas.limit_worker_process,
+        initializer=_init_worker,
+        initargs=(os.getpid(),),
     )
+
+
+def _init_worker(owner_pid):
+    """Initializer of a pool worker process.
+
+    BLAS gets one thread for the worker's whole life: the pool already runs
+    one chunk per core. And the worker exits as soon as the process that
+    owns the pool is gone: ``concurrent.futures`` workers wait for tasks for
+    ever when their owner dies without shutting the pool down (killed,
+    ``os._exit``), and they keep the fork server alive with them.
+    """
+    _blas.limit_worker_process()
+    threading.Thread(
+        target=_exit_when_gone, args=(owner_pid,), name="paralleldot-owner", daemon=True
+    ).start()
+
+
+def _exit_when_gone(pid):
+    try:
+        fd = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # not Linux >= 5.3: poll instead
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # pragma: no cover - pid reused by another user
+                os._exit(1)
+    select.select([fd], [], [])  # readable when the process has exited
+    os._exit(1)
 
 
 _threads = _SharedPool(

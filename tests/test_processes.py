@@ -197,3 +197,46 @@ def test_no_resource_tracker_warning_and_no_leak_in_a_fresh_interpreter():
     assert len(created) == 5  # a, b copied 3 times, kept
     assert proc.stderr == ""  # no resource_tracker warning, no traceback
     assert [name for name in created if segment_exists(name)] == []
+
+
+@pytest.mark.parametrize("death", ["os._exit", "SIGKILL"])
+def test_workers_and_fork_server_exit_when_their_owner_dies_abruptly(death):
+    # concurrent.futures workers wait for ever when their owner dies without
+    # shutting the pool down (asv's benchmark processes end with os._exit).
+    script = textwrap.dedent(
+        f"""
+        import os, signal
+        import numpy as np
+        import paralleldot
+        from multiprocessing import forkserver
+        from paralleldot import _pools
+
+        if __name__ == "__main__":
+            a = np.ones(1000)
+            paralleldot.parallel_dot(a, a, workers=2, backend="processes")
+            pids = list(_pools._processes.executor._processes)
+            pids.append(forkserver._forkserver._forkserver_pid)
+            print(" ".join(map(str, pids)), flush=True)
+            if {death!r} == "os._exit":
+                os._exit(0)
+            os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(paralleldot.__file__))),
+    )
+    pids = [int(pid) for pid in proc.stdout.split()]
+    assert len(pids) == 3, proc.stderr
+
+    def alive(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                return f.read().split(")")[-1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 30
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [pid for pid in pids if alive(pid)] == []

@@ -81,9 +81,11 @@ def close_clusters():
 def persisted_vectors(n, workers):
     """:func:`common.vectors` as dask arrays in ``workers`` chunks held by the workers.
 
-    Chunk ``i`` of both vectors is scattered to worker ``i``; each block of
-    the dask arrays is one of these scattered chunks (no copy of the
-    vectors stays in the graph or on the scheduler).
+    Chunk ``i`` of both vectors is scattered to worker ``i`` and copied
+    there once (``numpy.copy``): blocks computed on the workers, as the
+    blocks of a real dask array are, start aligned, whereas scattered arrays
+    land at any byte offset. No copy of the vectors stays in the graph or on
+    the scheduler. The copies finish during the warm-up call of ``setup``.
     """
     key = (n, workers)
     if key not in _persisted:
@@ -94,7 +96,10 @@ def persisted_vectors(n, workers):
         addresses = sorted(c.ncores())
         blocks_a, blocks_b = [], []
         for i, s in enumerate(paralleldot.split(n, workers)):
-            fa, fb = c.scatter([a[s], b[s]], workers=[addresses[i % len(addresses)]], hash=False)
+            worker = [addresses[i % len(addresses)]]
+            fa, fb = c.map(
+                np.copy, c.scatter([a[s], b[s]], workers=worker, hash=False), workers=worker, pure=False
+            )
             size = s.stop - s.start
             blocks_a.append(da.from_delayed(fa, shape=(size,), dtype=a.dtype))
             blocks_b.append(da.from_delayed(fb, shape=(size,), dtype=b.dtype))

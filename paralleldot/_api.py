@@ -37,7 +37,10 @@ _CORES = usable_cores()  # what workers=None means: the cores at import
 
 
 def _as_vector(x, name):
-    """Return ``x`` as a 1-D numeric ndarray (no copy when it already is one)."""
+    """Return ``x`` as a 1-D numeric ndarray (no copy when it already is one).
+
+    A dask array is checked the same way and returned as it is, uncomputed.
+    """
     if not isinstance(x, np.ndarray):
         if dask_cluster.is_dask_array(x):  # kept lazy: only "dask" computes it
             dask_cluster.check_known_length(x, name)

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python tools/gate.py BASE HEAD [--factor 1.5] [--bench REGEX] [--min-n 1e5]
+    python tools/gate.py BASE HEAD [--factor 1.25] [--bench REGEX] [--min-n 1e5]
                          [-E ENVIRONMENT] [--machine NAME] [--config asv.conf.json]
                          [--no-run]
 
@@ -17,7 +17,7 @@ How it works
    HEAD, BASE, ...). A change of the machine's load during the run then
    lands on both commits alike, which two separate ``asv run`` calls cannot
    promise. The gate asks for 4 shorter rounds (``-a rounds=4 -a
-   "repeat=(5, 25, 0.5)"``) instead of the suite's 2 longer ones: twice as
+   "repeat=(10, 100, 0.3)"``) instead of the suite's 2 longer ones: twice as
    many alternations for about the same time. It runs asv with
    ``OPENBLAS_NUM_THREADS=1`` (and OMP/MKL): on 2 shared cores a numpy.dot
    with 2 BLAS threads sometimes waits milliseconds for its second thread,
@@ -30,7 +30,7 @@ How it works
    ``after / before > --factor``, where the time of a commit is
 
    - ``--statistic min`` (default): its fastest sample over every round.
-     Other jobs on the machine only ever add time; the minimum of 20 to 100
+     Other jobs on the machine only ever add time; the minimum of 40 to 400
      samples is the steadiest estimate of what a call costs, and a real
      slowdown (more work, more hand-offs) raises it too;
    - ``--statistic median``: asv's value, flagged only when asv's
@@ -81,7 +81,7 @@ DEFAULT_MIN_N = 1e5
 #: removes the slowest noise on a loaded machine.
 DEFAULT_STATISTIC = "min"
 DEFAULT_ROUNDS = 4
-DEFAULT_REPEAT = "(5, 25, 0.5)"
+DEFAULT_REPEAT = "(10, 100, 0.3)"
 DEFAULT_BLAS_THREADS = "1"
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 

@@ -64,7 +64,6 @@ to judge).
 """
 
 import argparse
-import json
 import math
 import os
 import re
@@ -225,7 +224,6 @@ def _machines_with(conf, commits):
 
 def _rows(conf, machine, commit, env_name, bench_re):
     """{(benchmark, N, workers, env): (value, stats, samples)} of one commit."""
-    from asv.commands.compare import unroll_result  # noqa: F401 (same unrolling as asv compare)
     from asv.results import iter_results_for_machine_and_hash
 
     rows = {}

@@ -14,7 +14,7 @@
 # Needs no standard input. Steps: a virtual environment .venv with the
 # package and its `bench` extra (asv, virtualenv); the pyenv interpreters
 # on PATH when pyenv exists (asv cannot use pyenv's shims); `asv machine
-# --yes`; `asv run`; `asv publish`; then how to open the site.
+# --yes`; `asv run`; `asv publish` (an offline site); then how to open it.
 #
 # Environments: the default run uses the two corners of the matrix, the
 # oldest Python found with numpy 1.26.4 and the newest with numpy 2.4.6
@@ -81,19 +81,17 @@ fi
 status=0
 asv run ${env_args[@]+"${env_args[@]}"} --show-stderr "$@" || status=$?
 
+# The asv_offline plugin (asv.conf.json "plugins") makes the published site
+# load its JavaScript from html/vendor/ instead of CDNs, and makes
+# `asv preview` listen on 127.0.0.1 only.
 asv publish
-
-# --- SITE: offline assets and a 127.0.0.1 preview are integrated here -----
-# (the published index.html loads its JavaScript from public CDNs)
-# ---------------------------------------------------------------------------
 
 cat <<EOF
 
-bench.sh: results in results/, site in html/.
-  Open it:  .venv/bin/python -m http.server --bind 127.0.0.1 --directory html 8080
+bench.sh: results in results/, site in html/ (works offline).
+  Open it:  cd "$PWD" && .venv/bin/asv preview --port 8080   (127.0.0.1 only)
             then browse http://127.0.0.1:8080/
-  (asv preview serves html/ too but listens on every interface: it has no
-   option to bind 127.0.0.1.)
+            or, without asv: .venv/bin/python -m http.server --bind 127.0.0.1 --directory html 8080
   Compare:  .venv/bin/asv compare <commit A> <commit B>
 EOF
 if [ "$status" -ne 0 ]; then

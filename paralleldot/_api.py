@@ -164,6 +164,29 @@ def parallel_dot(a, b, workers=None, backend="auto", executor=None, client=None)
     >>> float(parallel_dot(a, a, workers=3))
     285.0
     """
+    if (
+        backend == "auto"
+        and executor is None
+        and client is None
+        and type(a) is _NDARRAY
+        and type(b) is _NDARRAY
+        and a.ndim == 1
+        and a.shape == b.shape
+        and a.dtype.kind in _NUMERIC_KINDS
+        and b.dtype.kind in _NUMERIC_KINDS
+    ):
+        # The common call, checked in one expression: "auto" on two valid
+        # vectors. Where numpy.dot is the choice (small vectors, one
+        # worker, a size class measured slower when split), nothing else
+        # runs: dispatch costs well under a microsecond.
+        k = _CORES if workers is None else _check_count(workers, "workers", 1)
+        nbytes = a.nbytes + b.nbytes
+        if (
+            k == 1
+            or nbytes < _auto.FLOOR_BYTES
+            or _auto._choices.get((nbytes.bit_length(), k)) == "serial"
+        ):
+            return np.dot(a, b)
     a = _as_vector(a, "a")
     b = _as_vector(b, "b")
     n = a.shape[0]

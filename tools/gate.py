@@ -39,6 +39,12 @@ How it works
 
    A row that ran at BASE and fails at HEAD is flagged too. Rows below
    ``--min-n`` (default 1e5) are not judged: a call lasts microseconds there.
+3. **Confirm** (``--confirm 1``, default): when rows are flagged, their
+   benchmarks are measured again the same way, and a row regresses only if
+   the new measurement flags it too. A real slowdown is flagged every time;
+   a benchmark process that drew a slow thread hand-off (on a shared VM
+   one sometimes costs ten times its usual 20 microseconds for a whole
+   process) is not flagged twice in a row.
 
 Why not just ``asv continuous --factor``? Its exit code judges every
 benchmark it ran (the fixed baselines too) on the median, cannot leave out
@@ -82,6 +88,11 @@ DEFAULT_STATISTIC = "min"
 DEFAULT_ROUNDS = 4
 DEFAULT_REPEAT = "(10, 100, 0.3)"
 DEFAULT_BLAS_THREADS = "1"
+#: Re-measurements of flagged rows before a regression is believed: a
+#: thread hand-off on a shared VM sometimes costs 10 times its usual few
+#: microseconds for a whole benchmark process, which one measurement can
+#: mistake for a slowdown; a real slowdown is flagged again.
+DEFAULT_CONFIRM = 1
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -122,6 +133,10 @@ def _parse_args(argv):
     p.add_argument("--blas-threads", default=DEFAULT_BLAS_THREADS,
                    help="OPENBLAS/OMP/MKL_NUM_THREADS for the benchmark processes "
                    "(default %(default)s; 'default' leaves them unset)")
+    p.add_argument("--confirm", type=int, default=DEFAULT_CONFIRM,
+                   help="measure the benchmarks of regressed rows this many more "
+                   "times; a row regresses only if every measurement flags it "
+                   "(default %(default)s; 0: believe the first)")
     p.add_argument("--show-stderr", action="store_true",
                    help="pass --show-stderr to asv continuous")
     args = p.parse_args(argv)
@@ -187,9 +202,9 @@ def _asv_env(blas_threads=None):
     return env
 
 
-def _measure(args, base, head, env_name):
+def _measure(args, base, head, env_name, bench=None):
     cmd = [sys.executable, "-m", "asv", "--config", args.config, "continuous",
-           "--factor", str(args.factor), "--bench", args.bench,
+           "--factor", str(args.factor), "--bench", bench or args.bench,
            "--interleave-rounds", "--no-only-changed"]
     if env_name:
         cmd += ["-E", env_name]
@@ -340,6 +355,10 @@ def judge(conf, machine, base, head, env_name, bench_re, factor, min_n,
     return judged, regressed
 
 
+def _row_key(row):
+    return (row["benchmark"], row["N"], row["workers"], row["env"])
+
+
 def _print_table(rows, title):
     print(title)
     header = ("benchmark", "N", "workers", "before", "after", "ratio", "")
@@ -393,6 +412,25 @@ def main(argv=None):
     judged, regressed = judge(conf, machines[0], base, head, env_filter, bench_re,
                               args.factor, args.min_n, statistic=args.statistic,
                               use_stats=not args.no_stats)
+    for attempt in range(0 if args.no_run else args.confirm):
+        if not regressed:
+            break
+        flagged = {_row_key(row) for row in regressed}
+        names = sorted({row["benchmark"] for row in regressed})
+        print(f"\ngate: {len(flagged)} row(s) flagged; measuring "
+              f"{', '.join(names)} again to confirm ({attempt + 1}/{args.confirm})",
+              flush=True)
+        only = "^(" + "|".join(re.escape(name) for name in names) + ")$"
+        rc_confirm = _measure(args, base, head, env_name, bench=only)
+        if rc_confirm not in (0, 1):
+            return _fail(f"asv continuous exited {rc_confirm} while confirming")
+        again_judged, again = judge(conf, machines[0], base, head, env_filter,
+                                    re.compile(only), args.factor, args.min_n,
+                                    statistic=args.statistic,
+                                    use_stats=not args.no_stats)
+        again_keys = {_row_key(row) for row in again_judged}
+        judged = [row for row in judged if _row_key(row) not in again_keys] + again_judged
+        regressed = [row for row in again if _row_key(row) in flagged]
     print()
     print(f"gate: BASE {base[:8]} ({args.base}) -> HEAD {head[:8]} ({args.head}), "
           f"machine {machines[0]}, factor {args.factor:g} on the {args.statistic}, "

@@ -95,12 +95,7 @@ def _listening_addresses(port):
     return [line.split()[3].rsplit(":", 1)[0] for line in out.splitlines() if line.strip()]
 
 
-def _reap_leftovers(base):
-    """Kill the processes still running from ``base`` (the test's own tree).
-
-    A benchmark that leaves a pool's processes behind (they outlive asv's
-    benchmark process) should not pile up on the machine; it is reported.
-    """
+def _processes_from(base):
     me, pids = os.getpid(), []
     for d in Path("/proc").iterdir():
         if not d.name.isdigit() or int(d.name) == me:
@@ -111,6 +106,22 @@ def _reap_leftovers(base):
             continue
         if str(base) in cmd:
             pids.append(int(d.name))
+    return pids
+
+
+def _reap_leftovers(base, grace=15.0):
+    """Kill the processes still running from ``base`` (the test's own tree).
+
+    Pool workers exit by themselves once the benchmark process that owns
+    them is gone, and the resource tracker then unlinks that process's
+    shared-memory segments: they get ``grace`` seconds to do so. What is
+    still running after that should not pile up on the machine: it is
+    killed and reported.
+    """
+    deadline = time.monotonic() + grace
+    while _processes_from(base) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    pids = _processes_from(base)
     for pid in pids:
         try:
             os.kill(pid, signal.SIGKILL)

@@ -111,7 +111,8 @@ def _init_worker(owner_pid):
     one chunk per core. And the worker exits as soon as the process that
     owns the pool is gone: ``concurrent.futures`` workers wait for tasks for
     ever when their owner dies without shutting the pool down (killed,
-    ``os._exit``), and they keep the fork server alive with them.
+    ``os._exit``), and they keep the fork server alive with them. Before it
+    exits, it unlinks the owner's shared vectors it had attached.
     """
     _blas.limit_worker_process()
     threading.Thread(
@@ -127,11 +128,13 @@ def _exit_when_gone(pid):
             time.sleep(1.0)
             try:
                 os.kill(pid, 0)
-            except ProcessLookupError:
-                os._exit(1)
-            except PermissionError:  # pragma: no cover - pid reused by another user
-                os._exit(1)
-    select.select([fd], [], [])  # readable when the process has exited
+            except (ProcessLookupError, PermissionError):  # gone, or pid reused
+                break
+    else:
+        select.select([fd], [], [])  # readable when the process has exited
+    from . import _shm
+
+    _shm.unlink_attached()
     os._exit(1)
 
 

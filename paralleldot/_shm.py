@@ -199,6 +199,21 @@ else:
         pass
 
 
+def unlink_attached():
+    """In a worker whose owner died: unlink the owner's persistent segments.
+
+    The process that created them is gone and nobody else may use them;
+    unlinking them here does what the owner's resource tracker would do,
+    even when that tracker is killed with its process group first (as asv
+    does at the end of a run).
+    """
+    for shm in list(_attached.values()):
+        try:
+            shm.unlink()
+        except Exception:  # already unlinked, or the tracker is gone
+            pass
+
+
 def forget_except(live):
     """Close the attachments of persistent segments not in ``live``."""
     for name in [name for name in _attached if name not in live]:

@@ -201,6 +201,7 @@ def test_no_resource_tracker_warning_and_no_leak_in_a_fresh_interpreter():
 
 @pytest.mark.parametrize("death", ["os._exit", "SIGKILL"])
 def test_workers_and_fork_server_exit_when_their_owner_dies_abruptly(death):
+    """The workers exit and unlink the dead owner's shared vectors."""
     # concurrent.futures workers wait for ever when their owner dies without
     # shutting the pool down (asv's benchmark processes end with os._exit).
     script = textwrap.dedent(
@@ -212,11 +213,16 @@ def test_workers_and_fork_server_exit_when_their_owner_dies_abruptly(death):
         from paralleldot import _pools
 
         if __name__ == "__main__":
-            a = np.ones(1000)
+            a = paralleldot.shared_empty(1000)
+            a[:] = 1.0
             paralleldot.parallel_dot(a, a, workers=2, backend="processes")
             pids = list(_pools._processes.executor._processes)
             pids.append(forkserver._forkserver._forkserver_pid)
-            print(" ".join(map(str, pids)), flush=True)
+            print(a.base.name, " ".join(map(str, pids)), flush=True)
+            # Like asv's kill of the process group: the resource tracker,
+            # which would unlink the segment, dies before it can.
+            from multiprocessing import resource_tracker
+            os.kill(resource_tracker._resource_tracker._pid, signal.SIGKILL)
             if {death!r} == "os._exit":
                 os._exit(0)
             os.kill(os.getpid(), signal.SIGKILL)
@@ -226,7 +232,8 @@ def test_workers_and_fork_server_exit_when_their_owner_dies_abruptly(death):
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
         cwd=os.path.dirname(os.path.dirname(os.path.abspath(paralleldot.__file__))),
     )
-    pids = [int(pid) for pid in proc.stdout.split()]
+    name, *pids = proc.stdout.split()
+    pids = [int(pid) for pid in pids]
     assert len(pids) == 3, proc.stderr
 
     def alive(pid):
@@ -240,3 +247,4 @@ def test_workers_and_fork_server_exit_when_their_owner_dies_abruptly(death):
     while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert [pid for pid in pids if alive(pid)] == []
+    assert not segment_exists(name)  # unlinked by the workers on their way out

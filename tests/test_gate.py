@@ -210,6 +210,8 @@ def test_gate_flags_injected_slowdown_and_names_rows(history):
     judged, regressed = parse_gate(out)
     assert rc == 1, f"a {SLOWDOWN}x slowdown was not flagged:\n{out[-4000:]}"
     assert "REGRESSED" in out
+    # The flagged benchmarks were measured a second time, for real.
+    assert "again to confirm" in out and "No benchmarks selected" not in out, out[-4000:]
     assert regressed, out[-4000:]
     for row in regressed:
         assert row["benchmark"].split(".")[1] in history["split_classes"]

@@ -420,12 +420,16 @@ def main(argv=None):
         print(f"\ngate: {len(flagged)} row(s) flagged; measuring "
               f"{', '.join(names)} again to confirm ({attempt + 1}/{args.confirm})",
               flush=True)
-        only = "^(" + "|".join(re.escape(name) for name in names) + ")$"
-        rc_confirm = _measure(args, base, head, env_name, bench=only)
+        alternatives = "|".join(re.escape(name) for name in names)
+        # asv matches --bench against "name(param, ...)" for parametrized
+        # benchmarks, the results against the bare name.
+        rc_confirm = _measure(args, base, head, env_name,
+                              bench=f"^({alternatives})(\\(|$)")
         if rc_confirm not in (0, 1):
             return _fail(f"asv continuous exited {rc_confirm} while confirming")
         again_judged, again = judge(conf, machines[0], base, head, env_filter,
-                                    re.compile(only), args.factor, args.min_n,
+                                    re.compile(f"^({alternatives})$"), args.factor,
+                                    args.min_n,
                                     statistic=args.statistic,
                                     use_stats=not args.no_stats)
         again_keys = {_row_key(row) for row in again_judged}

@@ -11,8 +11,9 @@ lands on every column alike), on the same seeded float64 vectors:
 - the example's split with a new thread pool per call (``per_call_pool``);
 - ``parallel_numpy_dot`` and ``parallel_dot`` with backends auto, threads
   and processes (on ``shared_empty`` vectors);
-- the read ceiling: both vectors summed in ``workers`` chunks on threads,
-  the cheapest full read of the same 16 N bytes.
+- the bandwidth ceiling of the asv suite (``benchmarks.common.ParallelCopy``):
+  a copy of ``a`` in ``workers`` chunks on threads, the same 16 N bytes moved
+  with no arithmetic.
 
 It prints the best time of each column and the ratios that the goals are
 stated in. Absolute times move from run to run on shared machines; ratios
@@ -20,7 +21,6 @@ taken in one run hold.
 """
 
 import argparse
-import concurrent.futures as cf
 import os
 import platform
 import sys
@@ -30,18 +30,12 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 import paralleldot  # noqa: E402
-from benchmarks.common import interleaved_times, per_call_pool_dot, vectors  # noqa: E402
-
-
-def _read_ceiling(a, b, workers):
-    pool = cf.ThreadPoolExecutor(workers)
-    chunks = [(x[s]) for x in (a, b) for s in paralleldot.split(a.shape[0], workers)]
-
-    def read():
-        for f in [pool.submit(np.add.reduce, c) for c in chunks]:
-            f.result()
-
-    return read, pool
+from benchmarks.common import (  # noqa: E402
+    ParallelCopy,
+    interleaved_times,
+    per_call_pool_dot,
+    vectors,
+)
 
 
 def main(argv=None):
@@ -61,7 +55,7 @@ def main(argv=None):
         a, b = vectors(n)
         sa, sb = paralleldot.shared_empty(n), paralleldot.shared_empty(n)
         sa[:], sb[:] = a, b
-        read, pool = _read_ceiling(a, b, k)
+        ceiling = ParallelCopy(a, k)
         funcs = {
             "numpy.dot": lambda: np.dot(a, b),
             "per_call": lambda: per_call_pool_dot(a, b, k),
@@ -69,13 +63,13 @@ def main(argv=None):
             "auto": lambda: paralleldot.parallel_dot(a, b, k),
             "threads": lambda: paralleldot.parallel_dot(a, b, k, backend="threads"),
             "processes": lambda: paralleldot.parallel_dot(sa, sb, k, backend="processes"),
-            "ceiling": read,
+            "ceiling": ceiling,
         }
         for f in funcs.values():  # start pools, calibrate auto
             f()
         samples = 5 if n >= 10**8 else 9
         times = dict(zip(funcs, (min(t) for t in interleaved_times(list(funcs.values()), samples=samples))))
-        pool.shutdown()
+        ceiling.close()
         del sa, sb
         cells = [f"{n:.0e}"] + [f"{times[name] * 1e6:.1f} us" for name in header[1:]]
         ratios = [

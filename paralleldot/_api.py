@@ -14,7 +14,7 @@ import numpy as np
 
 from concurrent.futures import ProcessPoolExecutor
 
-from . import _auto
+from . import _auto, _kernels
 from ._pools import usable_cores
 from ._split import _check_count, _split
 from .backends import dask_cluster, processes, serial, threads
@@ -100,12 +100,17 @@ def parallel_dot(a, b, workers=None, backend="auto", executor=None, client=None)
         cores this process may use. More workers than elements gives one
         element per chunk.
     backend : {"auto", "serial", "threads", "processes", "dask"}, default "auto"
-        ``"auto"`` picks ``"serial"`` or ``"threads"``, whichever runs
-        faster on this machine for vectors of this size and this worker
-        count: the first call of each size class measures both on the
-        caller's vectors (see :mod:`paralleldot._auto`); below 64 KiB it is
-        always ``numpy.dot``. ``"serial"`` is plain ``numpy.dot``;
-        ``"threads"`` runs the chunks
+        ``"auto"`` picks the fastest way this machine computes this dot
+        product: ``numpy.dot``, the chunk kernel on the calling thread
+        (integers and booleans, where ``numpy.einsum`` beats numpy's loop)
+        or the thread split. It measures them on the caller's vectors, per
+        class of calls (dtypes, size rounded to a power of two, workers),
+        and measures again now and then at a bounded cost (see
+        :mod:`paralleldot._auto`); below 64 KiB it is always
+        ``numpy.dot``. ``"serial"`` is plain ``numpy.dot``; ``"threads"``
+        runs the chunks (``numpy.dot`` or ``numpy.einsum`` per chunk,
+        whichever is faster for the dtype, see
+        :mod:`paralleldot._kernels`)
         on a thread pool; ``"processes"`` on a process pool whose workers
         read the vectors from shared memory (:func:`shared_empty` vectors
         in place, other arrays copied into shared memory once per call) and
@@ -176,16 +181,21 @@ def parallel_dot(a, b, workers=None, backend="auto", executor=None, client=None)
         and b.dtype.kind in _NUMERIC_KINDS
     ):
         # The common call, checked in one expression: "auto" on two valid
-        # vectors. Where numpy.dot is the choice (small vectors, one
-        # worker, a size class measured slower when split), nothing else
-        # runs: dispatch costs well under a microsecond.
-        k = _CORES if workers is None else _check_count(workers, "workers", 1)
+        # vectors. Where numpy.dot is the choice (small vectors, a class
+        # measured fastest serial), nothing else runs: dispatch costs a few
+        # hundred nanoseconds.
+        if workers is None:
+            k = _CORES
+        elif type(workers) is int and workers > 0:
+            k = workers
+        else:
+            k = _check_count(workers, "workers", 1)
         nbytes = a.nbytes + b.nbytes
-        if (
-            k == 1
-            or nbytes < _auto.FLOOR_BYTES
-            or _auto._choices.get((nbytes.bit_length(), k)) == "serial"
-        ):
+        if nbytes < _auto.FLOOR_BYTES:
+            return np.dot(a, b)
+        state = _auto._states.get((a.dtype.num, b.dtype.num, nbytes.bit_length(), k))
+        if state is not None and state[0] == "serial" and state[1] > 0:
+            state[1] -= 1
             return np.dot(a, b)
     a = _as_vector(a, "a")
     b = _as_vector(b, "b")
@@ -205,14 +215,7 @@ def parallel_dot(a, b, workers=None, backend="auto", executor=None, client=None)
     ):  # dask arrays (kept lazy by _as_vector) or a caller's Dask client
         return _on_dask(a, b, workers, backend, executor, client)
     if backend == "auto" and executor is None:
-        nbytes = a.nbytes + b.nbytes
-        if (
-            workers == 1
-            or nbytes < _auto.FLOOR_BYTES
-            or _auto.choose(a, b, nbytes, workers) == "serial"
-        ):
-            return np.dot(a, b)
-        backend = "threads"
+        return _auto_dot(a, b, workers)
     if n == 0:
         return np.dot(a, b)
     slices = _split(n, workers)
@@ -221,6 +224,29 @@ def parallel_dot(a, b, workers=None, backend="auto", executor=None, client=None)
             return _combine(processes.run_on(executor, a, b, slices))
         return _combine(threads.run_on(executor, a, b, slices))
     return _combine(_RUNNERS[backend](a, b, slices, workers))
+
+
+def _auto_dot(a, b, workers):
+    """``backend="auto"`` on two validated ndarrays (see :mod:`paralleldot._auto`)."""
+    nbytes = a.nbytes + b.nbytes
+    if nbytes < _auto.FLOOR_BYTES:
+        return np.dot(a, b)
+    class_key = _auto.key(a, b, nbytes, workers)
+    choice = _auto.lookup(class_key)
+    if choice == "serial":
+        return np.dot(a, b)
+    if choice == "inline":
+        return _kernels.serial_alternative(a, b)(a, b)
+    if choice == "threads":
+        return _combine(threads.partial_sums(a, b, _split(a.shape[0], workers), workers))
+    candidates = {"serial": lambda: np.dot(a, b)}
+    alternative = _kernels.serial_alternative(a, b)
+    if alternative is not None:
+        candidates["inline"] = lambda: alternative(a, b)
+    if workers > 1:
+        slices = _split(a.shape[0], workers)
+        candidates["threads"] = lambda: _combine(threads.partial_sums(a, b, slices, workers))
+    return _auto.decide(class_key, candidates)
 
 
 def _on_dask(a, b, workers, backend, executor, client):

@@ -1,61 +1,138 @@
-"""``backend="auto"``: serial or threads, whichever this machine runs faster.
+"""``backend="auto"``: the fastest way this machine computes this dot product.
 
 There is no fixed crossover size: it depends on the cores, the caches, the
-memory bandwidth and the BLAS. The first call of a size class (the total
-bytes of both vectors, rounded to a power of two) and a worker count times
-both candidates on the caller's own vectors, alternately, and the faster
-one serves every later call of that class. A measurement costs a few dot
-products, once per class and worker count in the life of the process.
+memory bandwidth, the BLAS and the dtype (``numpy.dot`` uses BLAS threads
+for floats, one non-vectorised core for integers). So ``auto`` measures.
+
+What is compared
+----------------
+Calls are grouped into classes: the dtypes of both vectors, their total
+bytes rounded to a power of two, and the worker count. The candidates of a
+class are
+
+- ``"serial"``: ``numpy.dot``;
+- ``"inline"``: the chunk kernel on the caller's thread, where it is not
+  ``numpy.dot`` (integers and booleans: ``numpy.einsum``, see
+  :mod:`paralleldot._kernels`);
+- ``"threads"``: the split on ``workers`` threads (``workers > 1``).
+
+How a choice is made
+--------------------
+The first call of a class runs every candidate on the caller's vectors, in
+turns, :data:`ROUNDS` times, and keeps the one with the best time; ``serial``
+keeps the class unless another candidate is faster by more than
+:data:`MARGIN` (a tie costs nothing and ``numpy.dot`` needs no thread). Its
+result is the call's result. A class with a single candidate is not timed.
+
+How it is refreshed
+-------------------
+A choice is not kept for ever on a few samples: it is measured again after
+a number of calls chosen so that measuring costs at most :data:`OVERHEAD`
+of the time spent in the class's calls (measurement time / (OVERHEAD x the
+winner's time)). Each time a measurement confirms the choice, the next one
+waits twice as many calls; a choice that changes starts over. A machine
+whose load changes, or a first measurement disturbed by another job, is
+therefore corrected after a bounded number of calls, at a cost that falls
+to nothing when the answer is stable. :func:`forget` drops every choice.
 
 Below :data:`FLOOR_BYTES` nothing is measured: ``numpy.dot`` of 64 KiB
 takes a microsecond or two, less than handing one chunk to another thread
-(about 20 microseconds measured on the 2-core machines this project runs
-on, rarely under 5 on any operating system), so a split cannot win there.
+(20 to 60 microseconds measured on the 2-core machines this project runs
+on, rarely under 5 on any operating system), so no split can win there.
 
 The process backend is not a candidate: on one machine it does the same
-work as threads plus inter-process messages (and a copy for ordinary
-arrays), so it never beats them.
+work as threads plus inter-process messages, so it never beats them.
 """
 
+import math
+import sys
 import threading
 import time
 
-import numpy as np
-
-from ._split import _split
-from .backends import threads
+__all__ = ["FLOOR_BYTES", "decide", "forget", "key", "lookup"]
 
 FLOOR_BYTES = 1 << 16
-_REPEATS = 3
+#: Turns of the candidates in one measurement (best time kept).
+ROUNDS = 3
+#: ``serial`` keeps a class unless another candidate is this much faster.
+MARGIN = 0.03
+#: Largest share of a class's time spent measuring it again.
+OVERHEAD = 0.01
+#: Calls between measurements are at most this many times the first interval.
+MAX_SPACING = 1 << 10
+
 _lock = threading.Lock()
-_choices = {}  # (size class, workers) -> "serial" or "threads"
+#: key -> [choice, calls left before the next measurement, spacing]
+_states = {}
 
 
-def choose(a, b, nbytes, workers):
-    """Return the faster backend name for ``a`` and ``b`` (``nbytes`` in all)."""
-    key = (nbytes.bit_length(), workers)
-    choice = _choices.get(key)
-    if choice is None:
-        choice = _measure(a, b, _split(a.shape[0], workers))
-        with _lock:
-            choice = _choices.setdefault(key, choice)
-    return choice
+def key(a, b, nbytes, workers):
+    """The class of a call: dtypes, size class (bytes, power of two), workers."""
+    return (a.dtype.num, b.dtype.num, nbytes.bit_length(), workers)
 
 
-def _measure(a, b, slices):
-    serial_best = split_best = float("inf")
-    for _ in range(_REPEATS):
-        start = time.perf_counter()
-        np.dot(a, b)
-        middle = time.perf_counter()
-        threads.partial_sums(a, b, slices, len(slices))
-        end = time.perf_counter()
-        serial_best = min(serial_best, middle - start)
-        split_best = min(split_best, end - middle)
-    return "threads" if split_best < serial_best else "serial"
+def lookup(class_key):
+    """The choice for ``class_key``, or None when it must be measured (again)."""
+    state = _states.get(class_key)
+    if state is None or state[1] <= 0:
+        return None
+    state[1] -= 1
+    return state[0]
+
+
+def decide(class_key, candidates):
+    """Measure ``candidates`` for ``class_key``, record the winner, return a result.
+
+    Parameters
+    ----------
+    class_key : tuple
+        From :func:`key`.
+    candidates : dict
+        Name (``"serial"``, ``"inline"``, ``"threads"``) -> function of no
+        argument that computes the call's dot product that way.
+
+    Returns
+    -------
+    numpy scalar
+        The dot product, from the last candidate run.
+    """
+    if len(candidates) == 1:
+        (name, run), = candidates.items()
+        _record(class_key, name, sys.maxsize)
+        return run()
+    best = dict.fromkeys(candidates, math.inf)
+    clock = time.perf_counter
+    start = clock()
+    for _ in range(ROUNDS):
+        for name, run in candidates.items():
+            t0 = clock()
+            result = run()
+            best[name] = min(best[name], clock() - t0)
+    spent = clock() - start
+    choice = min(best, key=best.get)
+    if "serial" in best and best["serial"] <= best[choice] * (1 + MARGIN):
+        choice = "serial"
+    calls = spent / (OVERHEAD * max(best[choice], 1e-9))
+    _record(class_key, choice, calls)
+    return result
+
+
+def _record(class_key, choice, calls):
+    with _lock:
+        previous = _states.get(class_key)
+        spacing = 1
+        if previous is not None and previous[0] == choice:
+            spacing = min(2 * previous[2], MAX_SPACING)
+        _states[class_key] = [choice, max(1, min(int(calls * spacing), sys.maxsize)), spacing]
+
+
+def choices():
+    """``{class key: choice}`` of the classes measured so far (for tests, reports)."""
+    with _lock:
+        return {k: state[0] for k, state in _states.items()}
 
 
 def forget():
     """Forget every choice (for tests, or after the machine's load changed)."""
     with _lock:
-        _choices.clear()
+        _states.clear()

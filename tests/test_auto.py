@@ -1,9 +1,11 @@
-"""backend="auto": measured choice between numpy.dot and the thread split."""
+"""backend="auto": per-class measured choice between numpy.dot, the inline kernel and threads."""
+
+import itertools
 
 import numpy as np
 import pytest
 
-from paralleldot import _auto, parallel_dot
+from paralleldot import _auto, _kernels, parallel_dot
 from paralleldot.backends import threads
 
 
@@ -14,57 +16,192 @@ def fresh_choices():
     _auto.forget()
 
 
-def test_small_vectors_go_straight_to_numpy_dot(monkeypatch):
+@pytest.fixture
+def recorded(monkeypatch):
+    """Record every measurement: (class key, candidate names); the real decide runs."""
     calls = []
-    monkeypatch.setattr(_auto, "_measure", lambda *args: calls.append(args) or "threads")
+    real = _auto.decide
+
+    def recording(class_key, candidates):
+        calls.append((class_key, sorted(candidates)))
+        return real(class_key, candidates)
+
+    monkeypatch.setattr(_auto, "decide", recording)
+    return calls
+
+
+class FakeClock:
+    """``time.perf_counter`` that candidates advance by their own cost."""
+
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+    def candidate(self, cost, value=1.0):
+        def run():
+            self.now += cost
+            return value
+
+        return run
+
+
+def test_small_vectors_go_straight_to_numpy_dot(recorded):
     a = np.ones(_auto.FLOOR_BYTES // 16 - 1)
     assert parallel_dot(a, a, workers=2) == np.dot(a, a)
-    assert calls == [] and _auto._choices == {}
+    assert recorded == [] and _auto.choices() == {}
 
 
-def test_one_worker_is_numpy_dot(monkeypatch):
-    monkeypatch.setattr(_auto, "_measure", lambda *args: pytest.fail("measured"))
-    a = np.ones(10**6)
+def test_one_worker_float_has_one_candidate_and_is_not_timed(recorded, monkeypatch):
+    monkeypatch.setattr(_auto.time, "perf_counter", lambda: pytest.fail("timed"))
+    a = np.ones(10**5)
+    for _ in range(3):
+        assert parallel_dot(a, a, workers=1) == np.dot(a, a)
+    assert [names for _, names in recorded] == [["serial"]]
+    assert list(_auto.choices().values()) == ["serial"]
+
+
+def test_integers_compare_numpy_dot_with_the_inline_kernel(recorded):
+    a = np.arange(20_000, dtype=np.int32)
     assert parallel_dot(a, a, workers=1) == np.dot(a, a)
+    assert parallel_dot(a, a, workers=2) == np.dot(a, a)
+    assert [names for _, names in recorded] == [
+        ["inline", "serial"],
+        ["inline", "serial", "threads"],
+    ]
 
 
-def test_each_size_class_is_measured_once_and_the_choice_is_used(monkeypatch):
-    measured = []
-    monkeypatch.setattr(_auto, "_measure", lambda a, b, slices: measured.append(len(slices)) or "threads")
+def test_each_class_is_measured_once_and_its_choice_used(recorded, monkeypatch):
     split_calls = []
     original = threads.partial_sums
-    monkeypatch.setattr(threads, "partial_sums", lambda *args: split_calls.append(1) or original(*args))
-    from paralleldot import _api
-
-    monkeypatch.setitem(_api._RUNNERS, "threads", threads.partial_sums)
+    monkeypatch.setattr(
+        threads, "partial_sums", lambda *args: split_calls.append(1) or original(*args)
+    )
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal(20_000), rng.standard_normal(20_000)
-    for _ in range(3):
+    for _ in range(5):
         assert parallel_dot(a, b, workers=3) == pytest.approx(np.dot(a, b), rel=1e-12)
-    assert measured == [3] and len(split_calls) == 3
+    assert len(recorded) == 1
+    (class_key, choice), = _auto.choices().items()
+    assert class_key == _auto.key(a, b, a.nbytes + b.nbytes, 3)
+    # Measuring runs the split ROUNDS times; afterwards only if it was chosen.
+    assert len(split_calls) == _auto.ROUNDS + (4 if choice == "threads" else 0)
     parallel_dot(a, b, workers=2)  # another worker count: measured again
     parallel_dot(a[:5000], b[:5000], workers=2)  # another size class: again
-    assert measured == [3, 2, 2]
+    assert len(recorded) == 3
 
 
-def test_measurement_picks_the_faster(monkeypatch):
-    a = np.ones(50_000)
-    slices = [slice(0, 25_000), slice(25_000, 50_000)]
-    clock = iter(range(1000))
+def test_an_int64_call_does_not_decide_float64s_choice(recorded):
+    """Same bytes, same workers, other dtype: another class, measured on its own."""
+    ints = np.arange(50_000, dtype=np.int64)
+    floats = np.linspace(0, 1, 50_000)
+    assert ints.nbytes == floats.nbytes
+    parallel_dot(ints, ints, workers=2)
+    forced = _auto.key(ints, ints, 2 * ints.nbytes, 2)
+    _auto._states[forced][0] = "threads"  # whatever int64 chose
+    parallel_dot(floats, floats, workers=2)
+    keys = [k for k, _ in recorded]
+    assert keys == [forced, _auto.key(floats, floats, 2 * floats.nbytes, 2)]
+    assert keys[0] != keys[1]
+    # And mixed dtypes are a class of their own too.
+    parallel_dot(ints, floats, workers=2)
+    assert len(recorded) == 3
 
-    # Fake timings: each np.dot takes 1 tick, each split 5 ticks.
-    def fake_perf_counter():
-        return next(clock)
 
-    monkeypatch.setattr(_auto.time, "perf_counter", fake_perf_counter)
-    monkeypatch.setattr(_auto.np, "dot", lambda *args: next(clock) and 0.0)
-    monkeypatch.setattr(threads, "partial_sums", lambda *args: [next(clock) for _ in range(5)])
-    assert _auto._measure(a, a, slices) == "serial"
+def test_the_fastest_candidate_wins(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(_auto.time, "perf_counter", clock)
+    candidates = {
+        "serial": clock.candidate(5.0),
+        "inline": clock.candidate(2.0),
+        "threads": clock.candidate(3.0),
+    }
+    assert _auto.decide("k", candidates) == 1.0
+    assert _auto.choices() == {"k": "inline"}
 
 
-def test_real_measurement_returns_a_backend_and_auto_equals_numpy():
+def test_serial_keeps_a_tie_within_the_margin(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(_auto.time, "perf_counter", clock)
+    faster = 1.0 / (1 + _auto.MARGIN / 2)
+    _auto.decide("tie", {"serial": clock.candidate(1.0), "threads": clock.candidate(faster)})
+    much_faster = 1.0 / (1 + 2 * _auto.MARGIN)
+    _auto.decide("win", {"serial": clock.candidate(1.0), "threads": clock.candidate(much_faster)})
+    assert _auto.choices() == {"tie": "serial", "win": "threads"}
+
+
+def test_best_time_of_the_rounds_decides(monkeypatch):
+    """One slow sample (another job) does not make a candidate lose."""
+    clock = FakeClock()
+    monkeypatch.setattr(_auto.time, "perf_counter", clock)
+    costs = itertools.chain([50.0], itertools.repeat(1.0))  # threads' first run is disturbed
+
+    def threads_run():
+        clock.now += next(costs)
+        return 0.0
+
+    _auto.decide("k", {"serial": clock.candidate(2.0), "threads": threads_run})
+    assert _auto.choices() == {"k": "threads"}
+
+
+def test_a_choice_is_measured_again_and_the_interval_doubles_while_it_holds(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(_auto.time, "perf_counter", clock)
+    cost = {"serial": 1.0, "threads": 2.0}
+    candidates = {name: (lambda name=name: clock.candidate(cost[name])()) for name in cost}
+
+    def calls_until_next_measurement():
+        n = 0
+        while _auto.lookup("k") is not None:
+            n += 1
+        return n
+
+    _auto.decide("k", candidates)
+    first = calls_until_next_measurement()
+    # Measuring costs ROUNDS * (1 + 2) = 9 units; at most OVERHEAD of the time.
+    assert first == pytest.approx(_auto.ROUNDS * 3 / (_auto.OVERHEAD * 1.0), rel=0.01)
+    _auto.decide("k", candidates)  # confirmed: twice as long
+    assert calls_until_next_measurement() == pytest.approx(2 * first, rel=0.01)
+    _auto.decide("k", candidates)
+    assert calls_until_next_measurement() == pytest.approx(4 * first, rel=0.01)
+    cost["serial"] = 4.0  # the machine changed: threads now wins, and the interval starts over
+    _auto.decide("k", candidates)
+    assert _auto.choices() == {"k": "threads"}
+    expected = _auto.ROUNDS * 6 / (_auto.OVERHEAD * 2.0)
+    assert calls_until_next_measurement() == pytest.approx(expected, rel=0.01)
+
+
+def test_a_stale_choice_is_measured_again_through_parallel_dot(recorded):
+    a = np.ones(20_000)
+    parallel_dot(a, a, workers=2)
+    (class_key,) = _auto.choices()
+    _auto._states[class_key][1] = 2  # two calls left
+    for _ in range(3):
+        parallel_dot(a, a, workers=2)
+    assert len(recorded) == 2
+
+
+@pytest.mark.parametrize("dtype", ["f8", "f4", "i8", "i4", "c16", "?", "u1", "i2"])
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_every_choice_equals_numpy_dot(dtype, workers):
     rng = np.random.default_rng(1)
-    a, b = rng.standard_normal(300_001), rng.standard_normal(300_001)
-    result = parallel_dot(a, b, workers=2)
-    assert set(_auto._choices.values()) <= {"serial", "threads"} and len(_auto._choices) == 1
-    assert result == pytest.approx(np.dot(a, b), rel=1e-9)
+    n = 30_001
+    if np.dtype(dtype).kind in "biu":
+        a = rng.integers(0, 2 if dtype == "?" else 200, n).astype(dtype)
+        b = rng.integers(0, 2 if dtype == "?" else 200, n).astype(dtype)
+    else:
+        a = rng.standard_normal(n).astype(dtype)
+        b = rng.standard_normal(n).astype(dtype)
+    expected = np.dot(a, b)
+    for _ in range(3):
+        result = parallel_dot(a, b, workers=workers)
+        assert result.dtype == expected.dtype
+        if expected.dtype.kind in "biu":
+            assert result == expected
+        else:
+            tolerance = 4 * n * np.finfo(expected.dtype).eps * np.dot(np.abs(a), np.abs(b))
+            assert abs(result - expected) <= tolerance
+    assert set(_auto.choices().values()) <= {"serial", "inline", "threads"}
+    if _kernels.serial_alternative(a, b) is None and workers == 1:
+        assert set(_auto.choices().values()) == {"serial"}

@@ -1,115 +1,99 @@
-"""Speedup of each split over numpy.dot, measured side by side in one process.
+"""Where the split pays: speedups over numpy.dot and the crossover size.
 
-``track_speedup`` returns the ratio
-``time(numpy.dot) / time(split)`` for the same vectors (best of interleaved
-samples): above 1 the split pays off, below 1 it costs. The reference is
-``numpy.dot`` with BLAS capped at ``workers`` threads, the same cores as the
-split; with ``workers`` at or above the number of cores that is numpy.dot as
-users call it. The cap stays for the whole measurement: a split that does
-not pin BLAS to one thread per chunk (the first commit) oversubscribes the
-cores and shows it. Timing both sides in turn in one process keeps the
-ratio steady when the machine's load changes, which two separate ``time_``
-series cannot.
+Both are measured side by side in one process (interleaved samples, best
+of each), which keeps a ratio steady when the machine's load changes, as
+two separate ``time_`` series cannot. The reference is ``numpy.dot`` with
+BLAS capped at ``workers`` threads for the whole measurement; with
+``workers`` at or above the number of cores that is numpy.dot as users call
+it. A split that does not pin BLAS to one thread per chunk (the first
+commit) oversubscribes the cores and shows it.
+
+- ``Speedup.track_speedup``: ``time(numpy.dot) / time(split)``; above 1 the
+  split pays off.
+- ``Crossover.track_crossover``: the smallest ``N`` of a log grid from
+  which ``parallel_dot(backend="threads")`` beats numpy.dot at every larger
+  ``N`` of the grid: the answer to the original example's question for a
+  dtype and a worker count, at one commit. A split that does not win even
+  at the largest ``N`` records 10 times that ``N`` ("never").
 """
 
 import numpy as np
 
 import paralleldot
+from asv_runner.benchmarks.mark import skip_for_params
 
 from . import common
 
+SPLITS = [*common.SPLITS, common.PER_CALL_POOL]
+CONTROL_SKIPS = [
+    (common.PER_CALL_POOL, n, w, d)
+    for n in common.sizes_from(10**5)
+    for w in common.WORKERS
+    for d in common.DTYPES
+    if d != "float64"
+]
+#: Interleaved samples per function of one crossover point.
+CROSSOVER_SAMPLES = 7
 
-class _Speedup(common.TrackBenchmark):
-    """Shared body: ``self.split()`` against ``numpy.dot`` on the same vectors."""
 
+class Speedup(common.TrackBenchmark):
+    """numpy.dot time / split time, per split, ``N`` >= 1e5, ``workers``, ``dtype``."""
+
+    params = [SPLITS, common.sizes_from(10**5), list(common.WORKERS), list(common.DTYPES)]
+    param_names = ["impl", "N", "workers", "dtype"]
+    version = common.version("2")
     unit = "ratio"
 
-    def setup(self, N, workers):
-        super().setup(N, workers)
-        self.split = self.make_split(workers)
-        self.blas = common.limit_blas(workers)
-        common.warm((type(self).__name__, N, workers), self.split)
+    def setup(self, impl, N, workers, dtype):
+        self.split = self.reference = None
+        self.split = common.Implementation(impl, N, workers, dtype)
+        self.reference = common.Implementation(common.NUMPY_DOT, N, workers, dtype)
 
-    def teardown(self, N, workers):
-        # asv runs teardown after a setup that skipped too.
+    def teardown(self, impl, N, workers, dtype):
+        for impl in (getattr(self, "split", None), getattr(self, "reference", None)):
+            if impl is not None:
+                impl.close()
+
+    @skip_for_params(CONTROL_SKIPS)
+    def track_speedup(self, impl, N, workers, dtype):
+        return common.speedup(self.reference, self.split)
+
+    track_speedup.pretty_name = "numpy.dot time / split time"
+    track_speedup.unit = "ratio"
+
+
+class Crossover(common.TrackBenchmark):
+    """Smallest N from which the threads split beats numpy.dot, per dtype and workers."""
+
+    params = [list(common.DTYPES), list(common.WORKERS)]
+    param_names = ["dtype", "workers"]
+    version = common.version("1")
+    unit = "N"
+
+    def setup(self, dtype, workers):
+        common.require_backend("threads")
+        self.grid = common.half_decades(10**3, max(common.SIZES))
+        self.blas = common.limit_blas(workers)
+
+    def teardown(self, dtype, workers):
         blas, self.blas = getattr(self, "blas", None), None
         if blas is not None:
             blas.restore_original_limits()
 
-    def make_split(self, workers):
-        raise NotImplementedError
+    def track_crossover(self, dtype, workers):
+        wins = []
+        for n in self.grid:
+            a, b = common.vectors(n, dtype)
+            split = lambda: paralleldot.parallel_dot(a, b, workers=workers, backend="threads")
+            wins.append(common.speedup(lambda: np.dot(a, b), split, CROSSOVER_SAMPLES) > 1)
+        crossover = 10 * self.grid[-1]  # never, within the grid
+        for n, won in zip(reversed(self.grid), reversed(wins)):
+            if not won:
+                break
+            crossover = n
+        return float(crossover)
 
-    def _speedup(self):
-        a, b = self.a, self.b
-        return common.speedup(lambda: np.dot(a, b), self.split)
-
-
-class Threads(_Speedup):
-    """numpy.dot time / ``parallel_dot(backend="threads")`` time."""
-
-    version = "1"
-
-    def make_split(self, workers):
-        common.require_backend("threads")
-        a, b = self.a, self.b
-        return lambda: paralleldot.parallel_dot(a, b, workers=workers, backend="threads")
-
-    def track_speedup(self, N, workers):
-        return self._speedup()
-
-    track_speedup.pretty_name = "numpy.dot time / split time: threads"
-    track_speedup.unit = "ratio"
-
-
-class Processes(_Speedup):
-    """numpy.dot time / ``parallel_dot(backend="processes")`` time, shared memory."""
-
-    version = "1"
-
-    def setup(self, N, workers):
-        common.require_backend("processes")
-        common.require_attribute("shared_empty")
-        super().setup(N, workers)
-
-    def make_split(self, workers):
-        a, b = common.shared_vectors(self.a.shape[0])
-        return lambda: paralleldot.parallel_dot(a, b, workers=workers, backend="processes")
-
-    def track_speedup(self, N, workers):
-        return self._speedup()
-
-    track_speedup.pretty_name = "numpy.dot time / split time: processes, shared memory"
-    track_speedup.unit = "ratio"
-
-
-class Auto(_Speedup):
-    """numpy.dot time / ``parallel_dot(backend="auto")`` time (ideally >= 1 everywhere)."""
-
-    version = "1"
-
-    def make_split(self, workers):
-        common.require_backend("auto")
-        a, b = self.a, self.b
-        return lambda: paralleldot.parallel_dot(a, b, workers=workers, backend="auto")
-
-    def track_speedup(self, N, workers):
-        return self._speedup()
-
-    track_speedup.pretty_name = "numpy.dot time / split time: auto"
-    track_speedup.unit = "ratio"
-
-
-class PerCallPool(_Speedup):
-    """numpy.dot time / the original example's time (new pool per call): fixed baseline."""
-
-    version = "1"
-
-    def make_split(self, workers):
-        a, b = self.a, self.b
-        return lambda: common.per_call_pool_dot(a, b, workers)
-
-    def track_speedup(self, N, workers):
-        return self._speedup()
-
-    track_speedup.pretty_name = "numpy.dot time / split time: example's per-call pool"
-    track_speedup.unit = "ratio"
+    track_crossover.pretty_name = (
+        "smallest N from which the threads split beats numpy.dot (10x the largest N: never)"
+    )
+    track_crossover.unit = "N"

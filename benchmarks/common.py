@@ -1,46 +1,60 @@
-"""Shared pieces of the asv suite: profiles, sizes, seeded vectors, the base class.
+"""Shared pieces of the asv suite: profiles, seeded vectors, the implementations, base classes.
 
 Profiles
 --------
-The environment variable ``PARALLELDOT_BENCH_PROFILE`` chooses how much runs:
+The environment variable ``PARALLELDOT_BENCH_PROFILE`` chooses the
+parameter grid (read once, when asv imports the suite; asv passes its own
+environment on, so exporting the variable before ``asv run`` is enough):
 
-==========  =====================  ==========================================
-profile     N                      use
-==========  =====================  ==========================================
-``quick``   1e3, 1e4, 1e5          smoke test, CI (a minute or two per env.)
-``default`` 1e3 ... 1e7            the regular run (unset variable)
-``full``    1e3 ... 1e8            adds 1e8: 1.6 GB of vectors per benchmark
-==========  =====================  ==========================================
+===========  =======================  ===========  ==============================
+profile      N                        workers      dtypes
+===========  =======================  ===========  ==============================
+``quick``    1e3, 1e4, 1e5            1, 2         float64, int32
+``default``  1e4, 1e5, 1e6, 1e7       2            float64, int32
+``gate``     1e5, 1e6, 1e7            1, 2, 4      float64, int32
+``full``     1e3 ... 1e8              1, 2, 4      float64, float32, int64,
+                                                   int32, complex128
+===========  =======================  ===========  ==============================
 
-The parameter grid is the same in every profile (``N`` from 1e3 to 1e8,
-``workers`` 1, 2, 4), so results of different profiles stay comparable and
-the published graphs keep one grid; a size outside the profile is *skipped*
-(``NotImplementedError`` in ``setup``, shown as ``n/a``). asv passes its own
-environment to discovery and to every benchmark process, so the variable
-only has to be exported before ``asv run``.
+``default`` is what the main command (``scripts/bench.sh``) runs over the
+package's history, so it is sized for that: every point of it on every
+commit of the history, within the command's budget (two workers: the
+cores of the small machines this suite is tuned on; one worker and
+oversubscription are in ``gate`` and ``full``). ``quick`` is a smoke test (CI), ``gate`` what
+``tools/gate.py`` judges, ``full`` the whole grid for one commit (1e8 holds
+1.6 GB of float64 vectors per benchmark process).
+
+A profile only chooses *which* points exist; each point is measured the
+same way in every profile. Every benchmark's ``version`` still carries the
+profile (``"2+default"``): asv stores the version with each result, so each
+result file says which profile made it, and asv never draws results of
+another version in a graph, so a graph never mixes two profiles. The site
+shows the profile run last; results of another profile stay on disk and
+come back when it runs again.
 
 Inputs
 ------
-:func:`vectors` returns two float64 vectors drawn from a generator seeded
-with ``(SEED, N)``: every run, environment and commit sees the same data.
-They are cached (each asv benchmark runs in its own process, so the cache
-holds one size) and read-only, so no benchmark can change another's input.
+:func:`vectors` returns two vectors of a dtype drawn from a generator seeded
+with ``(SEED, N, dtype)``: every run, environment and commit sees the same
+data. Floats are uniform in [-1, 1), integers in [-100, 100), booleans half
+true. They are cached per process (asv runs each benchmark in a process of
+its own) and read-only, so no benchmark can change another's input.
 
 Fairness
 --------
 ``numpy.dot`` may start BLAS threads of its own (OpenBLAS uses every core by
-default). :func:`limit_blas` caps them with threadpoolctl: ``NumpyDot`` and
-the reference of every ``track_speedup`` run with as many BLAS threads as
-``workers``, the same cores as the split. The ``time_`` benchmarks of the
+default). The ``numpy.dot`` reference runs with BLAS capped at ``workers``
+threads (:func:`limit_blas`), the same cores as the split; with ``workers``
+at or above the number of cores that is numpy.dot as users call it. The
 splits leave BLAS alone on purpose: pinning BLAS inside the split is the
-package's job, and a commit that does it (or stops doing it) must show in
-the graphs.
+package's job, and a commit that does it (or stops doing it) must show.
 """
 
 import concurrent.futures as cf
 import functools
 import os
 import timeit
+from typing import NamedTuple
 
 import numpy as np
 
@@ -48,19 +62,29 @@ import paralleldot
 
 #: Name of the environment variable that selects the profile.
 PROFILE_ENV = "PARALLELDOT_BENCH_PROFILE"
-#: Sizes run by each profile.
+
+
+class Grid(NamedTuple):
+    """The parameter values of a profile."""
+
+    sizes: tuple
+    workers: tuple
+    dtypes: tuple
+
+
+#: The parameter grid of each profile.
 PROFILES = {
-    "quick": (10**3, 10**4, 10**5),
-    "default": (10**3, 10**4, 10**5, 10**6, 10**7),
-    "full": (10**3, 10**4, 10**5, 10**6, 10**7, 10**8),
+    "quick": Grid((10**3, 10**4, 10**5), (1, 2), ("float64", "int32")),
+    "default": Grid((10**4, 10**5, 10**6, 10**7), (2,), ("float64", "int32")),
+    "gate": Grid((10**5, 10**6, 10**7), (1, 2, 4), ("float64", "int32")),
+    "full": Grid(
+        tuple(10**k for k in range(3, 9)),
+        (1, 2, 4),
+        ("float64", "float32", "int64", "int32", "complex128"),
+    ),
 }
 DEFAULT_PROFILE = "default"
-#: The parameter grid of every benchmark (the largest profile).
-SIZES = PROFILES["full"]
-WORKERS = (1, 2, 4)
 SEED = 20_240_611
-#: Bytes of float64 read by one dot product of two vectors of length N.
-ITEMSIZE = np.dtype(np.float64).itemsize
 
 
 def profile():
@@ -74,15 +98,25 @@ def profile():
     return name
 
 
-# Fail at discovery (a clear error in `asv run`/`asv check`) on a typo.
-profile()
+#: The profile of this run (discovery fails with a clear error on a typo).
+PROFILE = profile()
+SIZES, WORKERS, DTYPES = PROFILES[PROFILE]
+
+
+def version(number):
+    """A benchmark ``version``: its own number and the profile, ``"2+default"``."""
+    return f"{number}+{PROFILE}"
+
+
+def sizes_from(smallest):
+    """The profile's sizes from ``smallest`` on (at least the largest one)."""
+    return [n for n in SIZES if n >= smallest] or [max(SIZES)]
 
 
 def require_size(n):
     """Skip (``NotImplementedError``) a size outside the selected profile."""
-    name = profile()
-    if n not in PROFILES[name]:
-        raise NotImplementedError(f"N={n} is not in the {name!r} profile")
+    if n not in SIZES:
+        raise NotImplementedError(f"N={n} is not in the {PROFILE!r} profile")
 
 
 def require_backend(name):
@@ -100,35 +134,49 @@ def require_attribute(name):
 # --- inputs -----------------------------------------------------------------
 
 
-def _draw(n, allocate):
-    """Fill two new vectors from ``allocate(n)`` with the seeded normal draws."""
-    rng = np.random.default_rng([SEED, n])
+def _draw(n, dtype, allocate):
+    """Fill two new vectors from ``allocate(n, dtype)`` with the seeded draws."""
+    dtype = np.dtype(dtype)
+    rng = np.random.default_rng([SEED, n, dtype.num])
     out = []
     for _ in range(2):
-        v = allocate(n)
-        rng.standard_normal(out=v)
+        v = allocate(n, dtype)
+        if dtype.kind == "f":
+            v[...] = rng.random(n, dtype=dtype if dtype.itemsize in (4, 8) else np.float64)
+            v *= 2
+            v -= 1
+        elif dtype.kind == "c":
+            part = np.dtype(f"f{dtype.itemsize // 2}")
+            v.real = rng.random(n, dtype=part) * 2 - 1
+            v.imag = rng.random(n, dtype=part) * 2 - 1
+        elif dtype.kind == "b":
+            v[...] = rng.integers(0, 2, n, dtype=np.int8)
+        else:
+            low = 0 if dtype.kind == "u" else -100
+            v[...] = rng.integers(low, 100, n, dtype=dtype)
         out.append(v)
     return tuple(out)
 
 
-@functools.lru_cache(maxsize=2)
-def vectors(n):
-    """Two seeded, read-only float64 vectors of length ``n`` (cached)."""
-    a, b = _draw(n, lambda n: np.empty(n, np.float64))
+@functools.lru_cache(maxsize=4)
+def vectors(n, dtype="float64"):
+    """Two seeded, read-only vectors of length ``n`` and ``dtype`` (cached)."""
+    a, b = _draw(n, dtype, np.empty)
     a.flags.writeable = False
     b.flags.writeable = False
     return a, b
 
 
-@functools.lru_cache(maxsize=1)
-def shared_vectors(n):
+@functools.lru_cache(maxsize=2)
+def shared_vectors(n, dtype="float64"):
     """The values of :func:`vectors`, drawn straight into ``paralleldot.shared_empty``.
 
     The process backend reads these in place: timed calls copy nothing. No
     ordinary copy is made, so ``peakmem_`` of a benchmark that uses only
-    these vectors holds ``16 N`` bytes of input.
+    these vectors holds the input bytes once.
     """
-    return _draw(n, lambda n: paralleldot.shared_empty(n, np.float64))
+    require_attribute("shared_empty")
+    return _draw(n, dtype, paralleldot.shared_empty)
 
 
 _warm = set()
@@ -138,7 +186,7 @@ def warm(key, func):
     """Call ``func()`` once per process for ``key``: pools start outside timing.
 
     Pools of paralleldot are created on first use and reused; the first call
-    also pays for imports, worker start-up and (``auto``) calibration.
+    also pays for imports, worker start-up and (``auto``) measurement.
     """
     if key not in _warm:
         func()
@@ -193,15 +241,66 @@ def per_call_pool_dot(va, vb, max_workers=2):
         return total
 
 
+# --- the implementations compared -------------------------------------------
+
+#: ``numpy.dot`` with BLAS capped at ``workers`` threads: the reference.
+NUMPY_DOT = "numpy.dot"
+#: The example's split with a new thread pool per call: a control series.
+PER_CALL_POOL = "per-call pool"
+#: ``parallel_dot`` with these backends.
+SPLITS = ("threads", "auto", "processes")
+
+
+class Implementation:
+    """One way to compute the dot product of the benchmark's vectors, ready to call.
+
+    ``Implementation(impl, N, workers, dtype)()`` runs one dot product.
+    Construction prepares everything outside timing: the vectors (in shared
+    memory for ``"processes"``, whose workers read them in place), the BLAS
+    cap of ``numpy.dot``, and a first call that starts pools and lets
+    ``auto`` measure. It raises ``NotImplementedError`` (asv: skipped) when
+    the backend does not exist at the commit measured. :meth:`close` undoes
+    the BLAS cap.
+    """
+
+    def __init__(self, impl, n, workers, dtype):
+        self.blas = None
+        if impl == NUMPY_DOT:
+            a, b = vectors(n, dtype)
+            self.blas = limit_blas(workers)
+            self.call = functools.partial(np.dot, a, b)
+        elif impl == PER_CALL_POOL:
+            a, b = vectors(n, dtype)
+            self.call = functools.partial(per_call_pool_dot, a, b, workers)
+        elif impl in SPLITS:
+            require_backend(impl)
+            a, b = shared_vectors(n, dtype) if impl == "processes" else vectors(n, dtype)
+            self.call = functools.partial(
+                paralleldot.parallel_dot, a, b, workers=workers, backend=impl
+            )
+        else:
+            raise ValueError(f"unknown implementation {impl!r}")
+        warm((impl, n, workers, dtype), self.call)
+
+    def __call__(self):
+        return self.call()
+
+    def close(self):
+        blas, self.blas = self.blas, None
+        if blas is not None:
+            blas.restore_original_limits()
+
+
 # --- the bandwidth ceiling --------------------------------------------------
 
 
 class ParallelCopy:
     """``np.copyto`` of ``a`` into a buffer, in ``workers`` chunks on threads.
 
-    A copy reads ``8 N`` bytes and writes ``8 N``: the same ``16 N`` bytes a
-    dot product of two vectors reads, with no arithmetic. Its rate with the
-    same number of threads is the ceiling the split can approach at large N.
+    A copy reads ``a.nbytes`` bytes and writes as many: the bytes a dot
+    product of two vectors of ``a``'s dtype reads, with no arithmetic. Its
+    rate with the same number of threads is the ceiling the split can
+    approach at large N.
     """
 
     def __init__(self, a, workers):
@@ -228,9 +327,9 @@ class ParallelCopy:
 # --- measuring side by side (track_ benchmarks) -----------------------------
 
 #: Minimum duration of one sample of a track_ measurement, seconds.
-SAMPLE_TIME = 0.005
+SAMPLE_TIME = 0.002
 #: Samples per function in a track_ measurement (interleaved).
-SAMPLES = 15
+SAMPLES = 11
 
 
 def _calibrate(func, sample_time):
@@ -260,7 +359,7 @@ def interleaved_times(funcs, samples=SAMPLES, sample_time=SAMPLE_TIME):
     return times
 
 
-def speedup(reference, candidate):
+def speedup(reference, candidate, samples=SAMPLES):
     """``best time(reference) / best time(candidate)``, sampled side by side.
 
     Above 1 the candidate is faster. The best (minimum) of interleaved
@@ -268,43 +367,55 @@ def speedup(reference, candidate):
     other jobs, the estimate ``timeit`` recommends; on a shared machine
     medians and means are dominated by whoever else runs.
     """
-    ref, cand = interleaved_times([reference, candidate])
+    ref, cand = interleaved_times([reference, candidate], samples=samples)
     return min(ref) / min(cand)
 
 
-def gigabytes_per_second(n, func):
-    """Effective rate of ``func`` over the ``16 n`` bytes of two float64 vectors (best sample)."""
+def gigabytes_per_second(nbytes, func):
+    """Effective rate of ``func`` over ``nbytes`` bytes (best sample), GB/s."""
     (times,) = interleaved_times([func])
-    return 2 * n * ITEMSIZE / min(times) / 1e9
+    return nbytes / min(times) / 1e9
 
 
-# --- the base class ---------------------------------------------------------
+def half_decades(smallest, largest):
+    """The log grid ``1, 3, 10, 30, ...`` times ``smallest``, up to ``largest``."""
+    grid = []
+    n = smallest
+    while n <= largest:
+        grid += [m for m in (n, 3 * n) if m <= largest]
+        n *= 10
+    return grid
+
+
+# --- the base classes -------------------------------------------------------
 
 
 class Benchmark:
-    """Parameters, timing settings and skips shared by every benchmark.
+    """Timing settings shared by every benchmark of the suite, and the plain grid.
 
-    asv re-runs ``setup``/``teardown`` around every sample (with a setup
-    method, each sample is one call): ``setup`` is therefore cheap after the
-    first sample (cached vectors, warm pools, a cached BLAS controller).
-    Subclasses set an explicit ``version``: changing it, not the code,
-    starts a new series in the graphs.
+    The plain grid is ``N`` x ``workers`` on float64 vectors (``self.a``,
+    ``self.b``); the dot-product benchmarks override ``params`` with an
+    implementation and a dtype. asv re-runs ``setup`` before every sample (one call per sample, since
+    the classes have a setup): ``setup`` is therefore cheap after the first
+    sample (cached vectors, warm pools, a cached BLAS controller).
+    Subclasses set an explicit ``version`` (:func:`version`): changing it,
+    not the code, starts a new series in the graphs.
     """
 
-    params = [list(SIZES), list(WORKERS)]
-    param_names = ["N", "workers"]
-    #: One call per sample (asv_runner with setup); between 10 and 50 samples
-    #: per process, at most about 1 s of samples per process.
-    repeat = (10, 50, 1.0)
-    warmup_time = 0.05
-    #: Two processes per parameter set, interleaved with the other benchmarks.
+    #: Between 7 and 25 one-call samples per process, about 0.12 s at most.
+    repeat = (7, 25, 0.12)
+    #: setup() already made a first call: pools, page faults, auto.
+    warmup_time = 0.01
+    #: Two processes per point, so that one process's luck does not decide.
     rounds = 2
     #: Wall clock: the work runs in other threads and processes.
     timer = timeit.default_timer
     timeout = 600
 
+    params = [list(SIZES), list(WORKERS)]
+    param_names = ["N", "workers"]
+
     def setup(self, N, workers):
-        require_size(N)
         self.a, self.b = vectors(N)
 
 

@@ -1,12 +1,15 @@
-"""Every benchmark of benchmarks/ called directly once on the smallest size.
+"""Every benchmark of benchmarks/ called directly, as asv calls it, on its smallest sizes.
 
-For each benchmark method and each ``workers``: ``setup``, the method,
-``teardown`` -- what asv does, without asv. A benchmark skipped because its
-feature does not exist at this commit is reported as a pytest skip; on HEAD
-the only such skips should be features not merged yet.
+For each benchmark method and each parameter combination at the smallest
+``N`` of its grid: ``setup``, the method, ``teardown`` -- what asv does,
+without asv. Combinations that the benchmark's ``skip_params`` leaves out
+are checked to be left out for a reason (the control series runs for
+float64 only). A benchmark skipped because its feature does not exist at
+this commit is reported as a pytest skip; on HEAD there is none.
 """
 
 import inspect
+import itertools
 import pathlib
 import sys
 
@@ -28,7 +31,6 @@ from benchmarks import (  # noqa: E402
 
 MODULES = (bench_dot, bench_speedup, bench_bandwidth, bench_memory)
 PREFIXES = ("time_", "track_", "peakmem_", "mem_", "timeraw_")
-SMALLEST = min(common.SIZES)
 
 
 def _benchmarks():
@@ -54,6 +56,22 @@ def _id(item):
     return f"{module.__name__.split('.')[-1]}.{cls.__name__}.{attr}"
 
 
+def _smallest_points(cls):
+    """Every parameter combination of ``cls`` with its smallest ``N``."""
+    values = [list(v) for v in cls.params]
+    if "N" in cls.param_names:
+        i = cls.param_names.index("N")
+        values[i] = [min(values[i])]
+    return list(itertools.product(*values))
+
+
+CASES = [
+    pytest.param(item, point, id=f"{_id(item)}{point}")
+    for item in BENCHMARKS
+    for point in _smallest_points(item[1])
+]
+
+
 @pytest.fixture(scope="module", autouse=True)
 def _release_pools():
     yield
@@ -62,86 +80,116 @@ def _release_pools():
 
 def test_suite_is_discovered():
     names = {_id(b) for b in BENCHMARKS}
-    assert "bench_dot.NumpyDot.time_numpy_dot" in names
-    assert "bench_dot.Threads.time_threads" in names
-    assert "bench_speedup.Threads.track_speedup" in names
-    assert len(names) >= 12
+    assert {
+        "bench_dot.TimeDot.time_dot",
+        "bench_speedup.Speedup.track_speedup",
+        "bench_speedup.Crossover.track_crossover",
+        "bench_bandwidth.Bandwidth.track_bandwidth",
+        "bench_memory.PeakMemory.peakmem_processes",
+    } <= names
 
 
 @pytest.mark.parametrize("item", BENCHMARKS, ids=_id)
 def test_conventions(item):
     module, cls, attr = item
     assert "version" in vars(cls), f"{_id(item)} has no explicit version"
-    assert cls.param_names[:2] == ["N", "workers"]
-    assert list(cls.params[0]) == list(common.SIZES)
-    assert {1, 2, 4} <= set(cls.params[1])
+    assert cls.version.endswith(f"+{common.PROFILE}")
+    assert len(cls.params) == len(cls.param_names)
     method = getattr(cls, attr)
     assert getattr(method, "pretty_name", "")
-    assert list(inspect.signature(method).parameters) == ["self", "N", "workers"]
+    assert list(inspect.signature(method).parameters) == ["self", *cls.param_names]
+    if "dtype" in cls.param_names:
+        assert list(cls.params[cls.param_names.index("dtype")]) == list(common.DTYPES)
     if attr.startswith("track_"):
         assert getattr(method, "unit", None) or getattr(cls, "unit", None)
 
 
-@pytest.mark.parametrize("workers", common.WORKERS)
-@pytest.mark.parametrize("item", BENCHMARKS, ids=_id)
-def test_runs_once_on_smallest_size(item, workers):
+@pytest.mark.parametrize("item, point", CASES)
+def test_runs_once_on_smallest_size(item, point):
     module, cls, attr = item
+    method = getattr(cls, attr)
+    if point in getattr(method, "skip_params", ()):
+        assert point[0] == common.PER_CALL_POOL and "float64" not in point
+        return
     bench = cls()
     try:
-        bench.setup(SMALLEST, workers)
+        bench.setup(*point)
     except NotImplementedError as exc:
         # asv runs teardown after a skipping setup too: it must not fail.
         if hasattr(bench, "teardown"):
-            bench.teardown(SMALLEST, workers)
-        pytest.skip(f"skipped by design at this commit: {exc}")
+            bench.teardown(*point)
+        pytest.fail(f"skipped on HEAD, where every feature exists: {exc}")
     try:
-        value = getattr(bench, attr)(SMALLEST, workers)
+        value = method(bench, *point)
     finally:
         if hasattr(bench, "teardown"):
-            bench.teardown(SMALLEST, workers)
+            bench.teardown(*point)
     if attr.startswith("track_"):
         assert isinstance(value, float) and np.isfinite(value) and value > 0
     else:
         assert value is None
 
 
+def test_control_series_runs_for_float64_only():
+    skips = set(bench_dot.TimeDot.time_dot.skip_params)
+    for impl, n, workers, dtype in itertools.product(*bench_dot.TimeDot.params):
+        skipped = (impl, n, workers, dtype) in skips
+        assert skipped == (impl == common.PER_CALL_POOL and dtype != "float64")
+
+
 def test_profiles(monkeypatch):
     monkeypatch.delenv(common.PROFILE_ENV, raising=False)
     assert common.profile() == "default"
-    common.require_size(10**7)
-    with pytest.raises(NotImplementedError):
-        common.require_size(10**8)
-    monkeypatch.setenv(common.PROFILE_ENV, "quick")
-    common.require_size(10**5)
-    with pytest.raises(NotImplementedError):
-        common.require_size(10**6)
-    monkeypatch.setenv(common.PROFILE_ENV, "full")
-    common.require_size(10**8)
+    for name in ("quick", "default", "gate", "full"):
+        monkeypatch.setenv(common.PROFILE_ENV, name.upper())
+        assert common.profile() == name
+        grid = common.PROFILES[name]
+        assert {"float64", "int32"} <= set(grid.dtypes) and 2 in grid.workers
+    assert {"float64", "float32", "int64", "int32"} <= set(common.PROFILES["full"].dtypes)
+    assert max(common.PROFILES["full"].sizes) == 10**8
     monkeypatch.setenv(common.PROFILE_ENV, "fast")
-    with pytest.raises(ValueError, match="quick, default, full"):
+    with pytest.raises(ValueError, match="quick, default, gate, full"):
         common.profile()
 
 
-def test_vectors_are_seeded_cached_and_read_only():
-    a, b = common.vectors(SMALLEST)
-    assert a.dtype == np.float64 and a.shape == (SMALLEST,)
-    assert common.vectors(SMALLEST)[0] is a
-    assert not a.flags.writeable
-    rng = np.random.default_rng([common.SEED, SMALLEST])
-    np.testing.assert_array_equal(a, rng.standard_normal(SMALLEST))
-    np.testing.assert_array_equal(b, rng.standard_normal(SMALLEST))
+def test_require_size():
+    common.require_size(max(common.SIZES))
+    with pytest.raises(NotImplementedError, match="profile"):
+        common.require_size(7)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "int32", "complex128", "bool", "uint8"])
+def test_vectors_are_seeded_cached_and_read_only(dtype):
+    a, b = common.vectors(1000, dtype)
+    assert a.dtype == np.dtype(dtype) and a.shape == (1000,)
+    assert common.vectors(1000, dtype)[0] is a
+    assert not a.flags.writeable and not b.flags.writeable
+    common.vectors.cache_clear()
+    again = common.vectors(1000, dtype)
+    np.testing.assert_array_equal(again[0], a)
+    np.testing.assert_array_equal(again[1], b)
+    assert not np.array_equal(a, b)
+    if a.dtype.kind in "fc":
+        assert np.abs(a).max() <= 1.5
+    shared = common.shared_vectors(1000, dtype)
+    np.testing.assert_array_equal(shared[0], a)
+
+
+def test_half_decades():
+    assert common.half_decades(10**3, 10**5) == [1000, 3000, 10_000, 30_000, 100_000]
+    assert common.half_decades(10**3, 2000) == [1000]
 
 
 @pytest.mark.parametrize("workers", [1, 2, 3, 4, 7])
 def test_per_call_pool_matches_numpy_and_example_cuts(workers):
-    a, b = common.vectors(SMALLEST)
+    a, b = common.vectors(1000)
     expected = np.dot(a, b)
     got = common.per_call_pool_dot(a, b, workers)
     assert got == pytest.approx(expected, rel=1e-12, abs=1e-12)
 
 
 def test_parallel_copy_copies():
-    a, _ = common.vectors(SMALLEST)
+    a, _ = common.vectors(1000)
     for workers in (1, 2, 4):
         copy = common.ParallelCopy(a, workers)
         try:
@@ -151,25 +199,60 @@ def test_parallel_copy_copies():
             copy.close()
 
 
-@pytest.mark.parametrize("item", BENCHMARKS, ids=_id)
-def test_size_outside_profile_is_a_skip_and_teardown_survives(item, monkeypatch):
-    module, cls, attr = item
-    monkeypatch.setenv(common.PROFILE_ENV, "quick")
-    bench = cls()
-    with pytest.raises(NotImplementedError):
-        bench.setup(10**6, 2)
-    if hasattr(bench, "teardown"):
-        bench.teardown(10**6, 2)
+def test_implementations_compute_the_dot_product():
+    for impl in bench_dot.IMPLS:
+        for dtype in ("float64", "int32"):
+            call = common.Implementation(impl, 10**4, 2, dtype)
+            try:
+                a, b = common.vectors(10**4, dtype)
+                assert call() == pytest.approx(np.dot(a, b), rel=1e-9)
+            finally:
+                call.close()
+    with pytest.raises(ValueError, match="unknown implementation"):
+        common.Implementation("fortran", 10, 1, "float64")
 
 
 def test_missing_feature_is_a_skip(monkeypatch):
     monkeypatch.setattr(paralleldot, "BACKENDS", ("serial",))
-    for cls in (bench_dot.Threads, bench_speedup.Threads, bench_bandwidth.Threads):
-        with pytest.raises(NotImplementedError):
-            cls().setup(SMALLEST, 2)
+    for impl in ("threads", "auto", "processes"):
+        with pytest.raises(NotImplementedError, match=impl):
+            bench_dot.TimeDot().setup(impl, 10**4, 2, "float64")
+    with pytest.raises(NotImplementedError):
+        bench_speedup.Crossover().setup("float64", 2)
     monkeypatch.delattr(paralleldot, "BACKENDS")
     with pytest.raises(NotImplementedError):
-        bench_dot.Processes().setup(SMALLEST, 2)
+        bench_memory.PeakMemory().setup("shared", 10**6, 2)
+
+
+def test_crossover_finds_the_first_size_from_which_the_split_wins(monkeypatch):
+    """On a tiny grid, with a fake speedup: wins from 3e3 on, but not at 1e3."""
+    bench = bench_speedup.Crossover()
+    bench.setup("float64", 2)
+    try:
+        bench.grid = [10, 30, 100, 300]
+        ratios = {10: 0.5, 30: 1.2, 100: 0.9, 300: 1.5}  # a noisy win at 30 does not count
+        sizes = iter(bench.grid)
+        monkeypatch.setattr(common, "speedup", lambda ref, split, samples: ratios[next(sizes)])
+        assert bench.track_crossover("float64", 2) == 300.0
+        ratios[100] = 1.1
+        sizes = iter(bench.grid)
+        assert bench.track_crossover("float64", 2) == 30.0
+        ratios[300] = 0.99
+        sizes = iter(bench.grid)
+        assert bench.track_crossover("float64", 2) == 3000.0  # never: 10x the largest N
+    finally:
+        bench.teardown("float64", 2)
+
+
+def test_crossover_on_a_real_tiny_grid():
+    bench = bench_speedup.Crossover()
+    bench.setup("int32", 2)
+    try:
+        bench.grid = [1000, 3000, 10_000]
+        value = bench.track_crossover("int32", 2)
+        assert value in (1000.0, 3000.0, 10_000.0, 100_000.0)
+    finally:
+        bench.teardown("int32", 2)
 
 
 def test_speedup_helper():

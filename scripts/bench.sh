@@ -1,30 +1,30 @@
 #!/usr/bin/env bash
-# MAIN COMMAND: run the asv suite on this machine and publish the site.
+# MAIN COMMAND: measure the package's history with asv and publish the site.
 #
-#   scripts/bench.sh                  default profile, HEAD of main, the two
-#                                     corner environments (see below)
-#   BENCH_ENVS=all scripts/bench.sh   every environment of the asv.conf.json
-#                                     matrix whose Python is installed
-#   PARALLELDOT_BENCH_PROFILE=quick|default|full scripts/bench.sh
-#   scripts/bench.sh ARGS...          ARGS go to `asv run` (a commit range,
-#                                     NEW, HASHFILE:file, --bench REGEX, ...);
-#                                     with -E/--python in ARGS, those choose
-#                                     the environments
+#   scripts/bench.sh                  the history (benchmarks/milestones.txt and
+#                                     every later commit that changes the package),
+#                                     profile "default", the two corner environments
+#   scripts/bench.sh ARGS...          ARGS go to `asv run`: a commit range (NEW,
+#                                     A..B, HASHFILE:file, a hash) replaces the
+#                                     history; -E/--python choose the environments;
+#                                     --bench REGEX, -a ..., and so on
+#   BENCH_ENVS=all scripts/bench.sh   every environment of the asv.conf.json matrix
+#   PARALLELDOT_BENCH_PROFILE=quick|default|gate|full scripts/bench.sh
 #
 # Needs no standard input. Steps: a virtual environment .venv with the
-# package and its `bench` extra (asv, virtualenv); the pyenv interpreters
-# on PATH when pyenv exists (asv cannot use pyenv's shims); `asv machine
-# --yes`; `asv run`; `asv publish` (an offline site); then how to open it.
+# package and its `bench` extra (asv, virtualenv); the pyenv interpreters on
+# PATH when pyenv exists (asv cannot use pyenv's shims); `asv machine --yes`;
+# tools/history.py run (asv run --skip-existing, one progress line per
+# commit and environment, asv's output in results/history.log); the control
+# series' spread across commits; `asv publish` (an offline site); how to
+# open it.
 #
-# Environments: the default run uses the two corners of the matrix, the
-# oldest Python found with numpy 1.26.4 and the newest with numpy 2.4.6
-# (3.10 and 3.13 when all are there; both numpy versions when only one
-# Python is there). That fits the budget of a 2-core machine: 8.3 minutes
-# for the first run (environments created) and 6 for a rerun, measured
-# while other jobs kept the machine's load average near 10. The whole
-# matrix (6 environments) takes about three times as long.
+# Environments: the two corners of the matrix, the oldest Python found with
+# numpy 1.26.4 and the newest with numpy 2.4.6 (3.10 and 3.13 when all are
+# there; both numpy versions when only one Python is there).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+started=$SECONDS
 
 python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
@@ -33,6 +33,7 @@ fi
 # Install (again) only when the venv is new or pyproject.toml changed.
 stamp=.venv/.paralleldot-bench-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ ! -x .venv/bin/asv ]; then
+    echo "bench.sh: installing asv and the package into .venv"
     .venv/bin/python -m pip install --quiet --upgrade pip
     .venv/bin/python -m pip install --quiet -e '.[bench]'
     touch "$stamp"
@@ -49,7 +50,6 @@ fi
 export PATH="$PWD/.venv/bin:$PATH"
 
 export PARALLELDOT_BENCH_PROFILE=${PARALLELDOT_BENCH_PROFILE:-default}
-echo "bench.sh: profile $PARALLELDOT_BENCH_PROFILE (PARALLELDOT_BENCH_PROFILE)"
 
 # Register this machine without questions (writes ~/.asv-machine.json).
 asv machine --yes >/dev/null
@@ -65,7 +65,6 @@ if [ ${#found[@]} -eq 0 ]; then
     echo "bench.sh: none of Python 3.10-3.13 found on PATH" >&2
     exit 1
 fi
-echo "bench.sh: Pythons found: ${found[*]} (missing ones are skipped)"
 env_args=()
 choose=${BENCH_ENVS:-corners}
 for arg in "$@"; do
@@ -77,24 +76,27 @@ if [ "$choose" = corners ]; then
     env_args+=(-E "virtualenv:$oldest")
     [ "$newest" = "$oldest" ] || env_args+=(-E "virtualenv:$newest")
 fi
+echo "bench.sh: profile $PARALLELDOT_BENCH_PROFILE, Pythons found: ${found[*]}"
 
 status=0
-asv run ${env_args[@]+"${env_args[@]}"} --show-stderr "$@" || status=$?
+python tools/history.py run ${env_args[@]+"${env_args[@]}"} "$@" || status=$?
+python tools/history.py spread || true
 
 # The asv_offline plugin (asv.conf.json "plugins") makes the published site
 # load its JavaScript from html/vendor/ instead of CDNs, and makes
 # `asv preview` listen on 127.0.0.1 only.
-asv publish
+asv publish >results/publish.log 2>&1 || { cat results/publish.log >&2; exit 1; }
 
+minutes=$(( (SECONDS - started) / 60 )); seconds=$(( (SECONDS - started) % 60 ))
 cat <<EOF
 
-bench.sh: results in results/, site in html/ (works offline).
+bench.sh: done in ${minutes} min ${seconds} s. Results in results/, the site in html/ (works offline).
   Open it:  cd "$PWD" && .venv/bin/asv preview --port 8080   (127.0.0.1 only)
             then browse http://127.0.0.1:8080/
             or, without asv: .venv/bin/python -m http.server --bind 127.0.0.1 --directory html 8080
   Compare:  .venv/bin/asv compare <commit A> <commit B>
 EOF
 if [ "$status" -ne 0 ]; then
-    echo "bench.sh: asv run exited with status $status (2: a benchmark failed; see above)" >&2
+    echo "bench.sh: asv run exited with status $status (2: a benchmark failed; see above and results/history.log)" >&2
 fi
 exit "$status"

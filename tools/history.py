@@ -1,0 +1,349 @@
+"""The main command's history: which commits, an asv run a person can follow, the noise floor.
+
+Usage (``scripts/bench.sh`` runs ``run``; it also sets up the environment)::
+
+    python tools/history.py commits                 # the commits measured, with what each brought
+    python tools/history.py run -E ENV [-E ENV] [ASV RUN ARGS...]
+    python tools/history.py spread [--env PART] [--machine NAME]
+
+Which commits
+-------------
+``benchmarks/milestones.txt`` lists one commit per backend's arrival and per
+performance change of the package, oldest first. Every later commit on the
+first-parent line of HEAD that changes ``paralleldot/`` or
+``pyproject.toml`` is added, so the history grows by the new commits only:
+what was measured stays (``asv run --skip-existing``) and a rerun with no
+new commit measures nothing. Commits that change neither (documentation,
+the suite, tools) would measure the same package again. With a commit
+range among the ASV RUN ARGS (``NEW``, ``A..B``, ``HASHFILE:f``, a hash),
+that range is run instead.
+
+What it prints
+--------------
+asv's own output goes to ``results/history.log``. The terminal gets one line
+per commit and environment as it starts (``[3/14] 65b19cb one BLAS thread
+per chunk | py3.10-numpy1.26.4``), how many remain, the time taken, and
+the output of any benchmark that failed. Skipped parameter combinations
+(a backend that a commit does not have yet) are results, not news: they
+stay in the log.
+
+The noise floor
+---------------
+``numpy.dot`` and the example's per-call pool do not depend on the package:
+across the commits their times should only move with the machine. ``spread``
+prints, per ``N`` >= 1e5 at the largest worker count of the profile,
+float64, for each environment, the largest over the smallest of those
+times across the commits with results: the smallest change between
+commits that the history graphs can show.
+"""
+
+import argparse
+import itertools
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MILESTONES = os.path.join(ROOT, "benchmarks", "milestones.txt")
+#: Paths whose changes make a commit worth measuring.
+PACKAGE_PATHS = ("paralleldot", "pyproject.toml")
+LOG_NAME = "history.log"
+CONTROL_BENCHMARK = "bench_dot.TimeDot.time_dot"
+CONTROLS = ("numpy.dot", "per-call pool")
+#: asv run options that take a value (to find a commit range among the arguments).
+_VALUED = {"-b", "--bench", "-a", "--attribute", "-E", "--environment", "--python",
+           "-m", "--machine", "-s", "--steps", "--date-period", "--cpu-affinity",
+           "--set-commit-hash", "--launch-method", "--config"}
+
+
+# --- which commits ----------------------------------------------------------------
+
+
+def _git(*args):
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
+                          check=True).stdout
+
+
+def read_milestones(path=MILESTONES):
+    """``[(full hash, label)]`` from the milestones file, oldest first.
+
+    Raises ``SystemExit`` naming a line whose commit is not in this repository.
+    """
+    milestones = []
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            name, _, label = line.partition(" ")
+            try:
+                full = _git("rev-parse", "--verify", "--quiet", f"{name}^{{commit}}").strip()
+            except subprocess.CalledProcessError:
+                raise SystemExit(f"{path}:{number}: {name!r} is not a commit of this "
+                                 "repository (a shallow clone? fetch the whole history)") from None
+            milestones.append((full, label.strip()))
+    return milestones
+
+
+def history(milestones_path=MILESTONES):
+    """``[(hash, label)]``: the milestones, then every newer package commit, oldest first."""
+    milestones = read_milestones(milestones_path)
+    known = {h for h, _ in milestones}
+    line = _git("rev-list", "--first-parent", "--reverse", "HEAD", "--", *PACKAGE_PATHS).split()
+    newest = max((line.index(h) for h in known if h in line), default=-1)
+    subjects = {}
+    later = [h for h in line[newest + 1:] if h not in known]
+    if later:
+        out = _git("show", "-s", "--format=%H %s", *later)
+        subjects = dict(row.split(" ", 1) for row in out.splitlines() if " " in row)
+    return milestones + [(h, subjects.get(h, "")[:60]) for h in later]
+
+
+def _has_range(asv_args):
+    """Whether the asv run arguments hold a positional commit range."""
+    skip = False
+    for arg in asv_args:
+        if skip:
+            skip = False
+        elif arg in _VALUED:
+            skip = True
+        elif not arg.startswith("-"):
+            return True
+    return False
+
+
+# --- asv, with a progress a person can follow ---------------------------------------
+
+
+def _measured(results_dir, machine, pairs):
+    """The (commit, environment) pairs whose results hold every benchmark at its version."""
+    try:
+        with open(os.path.join(results_dir, "benchmarks.json")) as f:
+            benchmarks = json.load(f)
+    except (OSError, ValueError):
+        return set()
+    benchmarks.pop("version", None)
+    from asv.results import get_filename
+
+    done = set()
+    for commit, env in pairs:
+        path = os.path.join(results_dir, get_filename(machine, commit, env))
+        try:
+            with open(path) as f:
+                data = json.load(f)
+        except (OSError, ValueError):
+            continue
+        columns = data.get("result_columns", [])
+        if "version" not in columns:
+            continue
+        at = columns.index("version")
+        versions = {k: v[at] for k, v in data.get("results", {}).items()}
+        if all(versions.get(k) == b.get("version") for k, b in benchmarks.items()):
+            done.add((commit, env))
+    return done
+
+
+def _environments(asv_args):
+    """Names of the asv environments selected by the -E arguments (asv's own resolution)."""
+    from asv import config, environment
+
+    conf = config.Config.load(os.path.join(ROOT, "asv.conf.json"))
+    specs = [a.split("=", 1)[1] for a in asv_args if a.startswith("--environment=")]
+    specs += [b for a, b in zip(asv_args, asv_args[1:]) if a in ("-E", "--environment")]
+    return [e.name for e in environment.get_environments(conf, specs or None, verbose=False)], conf
+
+
+def _machine_name(asv_args):
+    for a, b in zip(asv_args, asv_args[1:]):
+        if a in ("-m", "--machine"):
+            return b
+    from asv.machine import Machine
+
+    return Machine.get_unique_machine_name()
+
+
+def _short_env(name):
+    """``virtualenv-py3.10-numpy1.26.4-...`` -> ``py3.10-numpy1.26.4``."""
+    match = re.search(r"py[\d.]+", name)
+    numpy = re.search(r"numpy[\d.]*", name)
+    return "-".join(m.group(0) for m in (match, numpy) if m) or name
+
+
+def run(asv_args, log_dir=None):
+    """Run ``asv run`` over the history (or the range in ``asv_args``); return its exit status."""
+    started = time.monotonic()
+    envs, conf = _environments(asv_args)
+    log_dir = log_dir or conf.results_dir
+    os.makedirs(log_dir, exist_ok=True)
+    log_path = os.path.join(log_dir, LOG_NAME)
+    labels = {}
+    extra = []
+    if _has_range(asv_args):
+        planned = None
+        print(f"history: the range given ({' '.join(a for a in asv_args if not a.startswith('-'))})"
+              f" in {len(envs)} environment(s)", flush=True)
+    else:
+        commits = history()
+        labels = {h: label for h, label in commits}
+        machine = _machine_name(asv_args)
+        pairs = list(itertools.product([h for h, _ in commits], envs))
+        done = _measured(conf.results_dir, machine, pairs)
+        planned = len(pairs) - len(done)
+        handle, hashfile = tempfile.mkstemp(prefix="paralleldot-history-", suffix=".txt")
+        with os.fdopen(handle, "w") as f:
+            f.write("".join(f"{h}\n" for h, _ in commits))
+        extra = [f"HASHFILE:{hashfile}", "--skip-existing"]
+        print(f"history: {len(commits)} commits x {len(envs)} environments "
+              f"({', '.join(_short_env(e) for e in envs)}); "
+              f"{len(done)} already measured, {planned} to run", flush=True)
+    print(f"history: asv's output goes to {os.path.relpath(log_path)}", flush=True)
+    cmd = [sys.executable, "-m", "asv", "run", "--show-stderr", *asv_args, *extra]
+    status = _follow(cmd, log_path, labels, planned, started)
+    if extra:
+        os.unlink(extra[0].split(":", 1)[1])
+    return status
+
+
+def _follow(cmd, log_path, labels, planned, started):
+    """Run ``cmd``, write its output to ``log_path``, print one line per commit x environment."""
+    commit = None
+    count = 0
+    failed = []
+    block = None  # lines of a failed benchmark, until the next benchmark line
+    with open(log_path, "w") as log:
+        log.write("$ " + " ".join(cmd) + "\n")
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True, bufsize=1)
+        for line in proc.stdout:
+            log.write(line)
+            log.flush()
+            found = re.search(r"For \S+ commit ([0-9a-f]{6,})", line)
+            if found:
+                commit = found.group(1)
+                continue
+            found = re.search(r"·· (Building for|Benchmarking) (\S+)", line)
+            if found and found.group(1) == "Benchmarking":
+                count += 1
+                label = next((v for k, v in labels.items() if commit and k.startswith(commit)), "")
+                total = f"/{planned}" if planned else ""
+                minutes, seconds = divmod(int(time.monotonic() - started), 60)
+                print(f"[{count:>2}{total} {minutes:2d}:{seconds:02d}] {commit[:8] if commit else '?'}"
+                      f" {label[:44]:<44} | {_short_env(found.group(2))}", flush=True)
+                continue
+            found = re.search(r"··· (\S+)\s+failed\s*$", line)
+            if found:
+                failed.append(f"{commit[:8] if commit else '?'} {found.group(1)}")
+                block = [line.rstrip()]
+                continue
+            if block is not None:
+                if re.search(r"··· \S+\s+(ok|failed|skipped)\s*$", line) or "·· Benchmarking" in line:
+                    print("\n".join(block[:60]), flush=True)
+                    block = None
+                else:
+                    block.append(line.rstrip())
+        status = proc.wait()
+    if block:
+        print("\n".join(block[:60]), flush=True)
+    minutes, seconds = divmod(int(time.monotonic() - started), 60)
+    print(f"history: {count} commit x environment run(s) in {minutes} min {seconds:02d} s; "
+          f"asv exited {status}" + (f"; failed: {', '.join(failed)}" if failed else ""),
+          flush=True)
+    return status
+
+
+# --- the noise floor ------------------------------------------------------------
+
+
+def spread(results_dir, machine=None, env_part=None, min_n=10**5):
+    """``{(env, impl, N): (largest / smallest, commits)}`` of the control series.
+
+    For the largest worker count measured, float64, every commit of the
+    machine with a result for ``N``.
+    """
+    import asv.results
+
+    machines = sorted(d for d in os.listdir(results_dir)
+                      if os.path.exists(os.path.join(results_dir, d, "machine.json")))
+    if machine is None:
+        if len(machines) != 1:
+            raise SystemExit(f"{results_dir} holds machines {machines}: choose one with --machine")
+        machine = machines[0]
+    with open(os.path.join(results_dir, "benchmarks.json")) as f:
+        benchmarks = json.load(f)
+    bench = benchmarks.get(CONTROL_BENCHMARK)
+    if bench is None:
+        raise SystemExit(f"no {CONTROL_BENCHMARK} in {results_dir}/benchmarks.json")
+    names = bench["param_names"]
+    values = {}
+    for result in asv.results.iter_results_for_machine(results_dir, machine):
+        if env_part and env_part not in result.env_name:
+            continue
+        if CONTROL_BENCHMARK not in result.get_result_keys(benchmarks):
+            continue
+        params = bench["params"]
+        for combo, value in zip(itertools.product(*params),
+                                result.get_result_value(CONTROL_BENCHMARK, params)):
+            point = {k: v.strip("'\"") for k, v in zip(names, combo)}
+            if value is None or value != value or point["dtype"] != "float64":
+                continue
+            key = (result.env_name, point["impl"], int(point["N"]), int(point["workers"]))
+            values.setdefault(key, {})[result.commit_hash] = value
+    out = {}
+    for (env, impl, n, workers), by_commit in values.items():
+        top = max(w for e, i, m, w in values if e == env and i == impl and m == n)
+        if impl in CONTROLS and n >= min_n and workers == top and len(by_commit) > 1:
+            out[(env, impl, n)] = (max(by_commit.values()) / min(by_commit.values()),
+                                   len(by_commit), workers)
+    return out
+
+
+def print_spread(table):
+    if not table:
+        print("history: no control series measured at two commits or more yet")
+        return
+    print("history: noise floor, largest / smallest time of the control series across commits"
+          " (float64):")
+    for env in sorted({e for e, _, _ in table}):
+        for impl in CONTROLS:
+            cells = [(n, table[(env, impl, n)]) for e, i, n in sorted(table) if e == env and i == impl]
+            if cells:
+                commits, workers = cells[0][1][1], cells[0][1][2]
+                text = "  ".join(f"N={n:.0e} {r:.2f}" for n, (r, _, _) in cells)
+                print(f"  {_short_env(env):<20} {impl:<14} workers={workers} "
+                      f"{commits} commits: {text}")
+
+
+# --- command line ---------------------------------------------------------------
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="tools/history.py", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("commits", help="print the commits the main command measures")
+    p_run = sub.add_parser("run", help="asv run over the history, with a readable progress")
+    p_run.add_argument("asv_args", nargs=argparse.REMAINDER,
+                       help="arguments for asv run (-E ENV, --bench, a commit range, ...)")
+    p_spread = sub.add_parser("spread", help="the control series' spread across commits")
+    p_spread.add_argument("--results", default=None, help="asv results directory")
+    p_spread.add_argument("--machine", default=None)
+    p_spread.add_argument("--env", default=None, help="a part of the environment name")
+    args = parser.parse_args(argv)
+    if args.command == "commits":
+        for h, label in history():
+            print(h[:8], label)
+        return 0
+    if args.command == "run":
+        return run(args.asv_args)
+    from asv import config
+
+    results = args.results or config.Config.load(os.path.join(ROOT, "asv.conf.json")).results_dir
+    print_spread(spread(results, args.machine, args.env))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -34,8 +34,8 @@ fi
 stamp=.venv/.paralleldot-bench-installed
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ ! -x .venv/bin/asv ]; then
     echo "bench.sh: installing asv and the package into .venv"
-    .venv/bin/python -m pip install --quiet --upgrade pip
-    .venv/bin/python -m pip install --quiet -e '.[bench]'
+    .venv/bin/python -m pip install --quiet --quiet --upgrade pip
+    .venv/bin/python -m pip install --quiet --quiet -e '.[bench]'
     touch "$stamp"
 fi
 
@@ -85,6 +85,7 @@ python tools/history.py spread || true
 # The asv_offline plugin (asv.conf.json "plugins") makes the published site
 # load its JavaScript from html/vendor/ instead of CDNs, and makes
 # `asv preview` listen on 127.0.0.1 only.
+mkdir -p results
 asv publish >results/publish.log 2>&1 || { cat results/publish.log >&2; exit 1; }
 
 minutes=$(( (SECONDS - started) / 60 )); seconds=$(( (SECONDS - started) % 60 ))

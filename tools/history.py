@@ -266,6 +266,8 @@ def spread(results_dir, machine=None, env_part=None, min_n=10**5):
     """
     import asv.results
 
+    if not os.path.exists(os.path.join(results_dir, "benchmarks.json")):
+        return {}
     machines = sorted(d for d in os.listdir(results_dir)
                       if os.path.exists(os.path.join(results_dir, d, "machine.json")))
     if machine is None:
@@ -321,12 +323,15 @@ def print_spread(table):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["run"]:
+        # Everything after "run" belongs to asv run, options included.
+        return run(argv[1:])
     parser = argparse.ArgumentParser(prog="tools/history.py", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("commits", help="print the commits the main command measures")
-    p_run = sub.add_parser("run", help="asv run over the history, with a readable progress")
-    p_run.add_argument("asv_args", nargs=argparse.REMAINDER,
-                       help="arguments for asv run (-E ENV, --bench, a commit range, ...)")
+    sub.add_parser("run", help="asv run over the history, with a readable progress; "
+                   "the arguments that follow go to asv run (-E ENV, --bench, a range, ...)")
     p_spread = sub.add_parser("spread", help="the control series' spread across commits")
     p_spread.add_argument("--results", default=None, help="asv results directory")
     p_spread.add_argument("--machine", default=None)
@@ -336,8 +341,6 @@ def main(argv=None):
         for h, label in history():
             print(h[:8], label)
         return 0
-    if args.command == "run":
-        return run(args.asv_args)
     from asv import config
 
     results = args.results or config.Config.load(os.path.join(ROOT, "asv.conf.json")).results_dir

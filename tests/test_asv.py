@@ -1,8 +1,9 @@
 """The suite under real asv: ``asv check`` and ``asv run --quick`` on HEAD.
 
 Runs in a temporary clone of the repository (the working tree's
-``asv.conf.json`` and ``benchmarks/`` copied over it), so the repository's
-``results/``, ``html/`` and ``env/`` are never touched. One real virtualenv
+``asv.conf.json`` and ``benchmarks/`` copied over it, a throwaway HOME for
+``asv machine --yes``), so the repository's ``results/``, ``html/``,
+``env/`` and ``~/.asv-machine.json`` are never touched. One real virtualenv
 environment is built: the Python running the tests with the newest numpy
 of the matrix that has a wheel for it. About two to four minutes on a
 2-core machine, most of it creating the environment.
@@ -12,10 +13,7 @@ Select with ``-m asv``; deselect with ``-m "not asv"``.
 
 import json
 import math
-import os
 import pathlib
-import shutil
-import subprocess
 import sys
 
 import pytest
@@ -38,84 +36,19 @@ TIMEOUT = 20 * 60
 OPTIONAL = {"bench_dask.": "distributed"}
 
 
-def _python_dirs():
-    """Directories of real CPython 3.10-3.13 interpreters (pyenv), if any."""
-    dirs = [os.path.dirname(sys.executable)]
-    pyenv = shutil.which("pyenv")
-    if pyenv:
-        root = subprocess.run(
-            [pyenv, "root"], capture_output=True, text=True, check=False
-        ).stdout.strip()
-        versions = pathlib.Path(root, "versions")
-        if versions.is_dir():
-            for v in sorted(versions.iterdir(), reverse=True):
-                if v.name.startswith(("3.10.", "3.11.", "3.12.", "3.13.")):
-                    dirs.append(str(v / "bin"))
-    return dirs
-
-
-def _asv(args, cwd, env, check=True):
-    cmd = [sys.executable, "-m", "asv", *args]
-    proc = subprocess.run(
-        cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT
-    )
-    if check and proc.returncode != 0:
-        pytest.fail(
-            f"{' '.join(args)} exited {proc.returncode}\n"
-            f"--- stdout ---\n{proc.stdout[-20000:]}\n--- stderr ---\n{proc.stderr[-5000:]}"
-        )
-    return proc
-
-
-def _pick_environment(conf_path, env):
-    """Name of the matrix environment for this Python with the newest numpy."""
-    from asv.config import Config
-    from asv.environment import get_environments
-
-    old_path = os.environ.get("PATH", "")
-    os.environ["PATH"] = env["PATH"]
-    try:
-        conf = Config.load(str(conf_path))
-        envs = list(get_environments(conf, None, verbose=False))
-    finally:
-        os.environ["PATH"] = old_path
-    mine = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    candidates = [e for e in envs if e.python == mine]
-    if not candidates:
-        pytest.skip(f"asv.conf.json has no environment for Python {mine}")
-
-    def numpy_version(e):
-        return tuple(int(x) for x in e.requirements["numpy"].split("."))
-
-    return max(candidates, key=numpy_version).name
-
-
 @pytest.fixture(scope="module")
-def quick_run(tmp_path_factory):
-    if shutil.which("git") is None:
-        pytest.skip("git is needed")
-    repo = tmp_path_factory.mktemp("asv") / "repo"
-    subprocess.run(
-        ["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(repo)], check=True
-    )
+def quick_run(asv_clone):
     # Test what is being edited: the working tree's suite and configuration
     # (the package itself is built from HEAD, as asv always does).
-    shutil.copy2(ROOT / "asv.conf.json", repo / "asv.conf.json")
-    shutil.rmtree(repo / "benchmarks")
-    shutil.copytree(
-        ROOT / "benchmarks", repo / "benchmarks", ignore=shutil.ignore_patterns("__pycache__")
-    )
+    clone = asv_clone("asv", profile=PROFILE, copy_worktree=True, timeout=TIMEOUT)
+    mine = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    if not clone.environments(python=mine):
+        pytest.skip(f"asv.conf.json has no environment for Python {mine}")
+    env_name = clone.default_environment()  # this Python, the newest numpy
 
-    env = dict(os.environ)
-    env["PATH"] = os.pathsep.join(_python_dirs() + [env.get("PATH", "")])
-    env[common.PROFILE_ENV] = PROFILE
-    env_name = _pick_environment(repo / "asv.conf.json", env)
-
-    _asv(["machine", "--yes"], repo, env)
-    run = _asv(
-        ["run", "--quick", "--show-stderr", "-E", env_name, "HEAD^!"], repo, env, check=False
-    )
-    return repo, env, env_name, run
+    run = clone.asv("run", "--quick", "--show-stderr", "-E", env_name, "HEAD^!",
+                    check=False, merge_stderr=False)
+    return clone, env_name, run
 
 
 def _results(repo, env_name):
@@ -129,17 +62,17 @@ def _results(repo, env_name):
 
 
 def test_asv_run_quick_completes(quick_run):
-    repo, env, env_name, run = quick_run
+    clone, env_name, run = quick_run
     assert run.returncode == 0, (
         f"asv run exited {run.returncode}\n{run.stdout[-20000:]}\n{run.stderr[-5000:]}"
     )
 
 
 def test_every_benchmark_succeeds_and_skips_only_by_design(quick_run):
-    repo, env, env_name, run = quick_run
-    benchmarks = json.loads((repo / "results" / "benchmarks.json").read_text())
+    clone, env_name, run = quick_run
+    benchmarks = json.loads((clone.path / "results" / "benchmarks.json").read_text())
     benchmarks = {k: v for k, v in benchmarks.items() if k != "version"}
-    data = _results(repo, env_name)
+    data = _results(clone.path, env_name)
     columns = data["result_columns"]
     results = {k: dict(zip(columns, v)) for k, v in data["results"].items()}
 
@@ -174,6 +107,6 @@ def test_every_benchmark_succeeds_and_skips_only_by_design(quick_run):
 
 
 def test_asv_check_passes(quick_run):
-    repo, env, env_name, run = quick_run
-    check = _asv(["check", "-E", env_name], repo, env)
+    clone, env_name, run = quick_run
+    check = clone.asv("check", "-E", env_name, merge_stderr=False)
     assert "No problems found" in check.stdout

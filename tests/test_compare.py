@@ -11,10 +11,7 @@ profile skipped as ``n/a`` -- and exit 0.
 to judge a change (that is tools/gate.py's job, see tests/test_gate.py).
 """
 
-import os
 import re
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -29,62 +26,20 @@ MACHINE = "compare-test"
 pytestmark = pytest.mark.asv
 
 
-def _run(cmd, cwd, env, timeout=1200):
-    proc = subprocess.run(
-        [str(c) for c in cmd], cwd=cwd, env=env, timeout=timeout,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"{' '.join(map(str, cmd))} exited {proc.returncode}:\n"
-                    f"{proc.stdout[-8000:]}")
-    return proc.stdout
-
-
-def _default_environment(clone, env):
-    """The environment tools/gate.py would pick (this Python, newest numpy)."""
-    code = ("import sys; sys.path.insert(0, sys.argv[1]); import gate; "
-            "from asv import config; "
-            "print(gate._default_environment(config.Config.load('asv.conf.json')))")
-    return _run([sys.executable, "-c", code, REPO / "tools"], cwd=clone, env=env).strip()
-
-
 @pytest.fixture(scope="module")
-def compared(tmp_path_factory):
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed")
-    pytest.importorskip("asv")
-    pytest.importorskip("virtualenv")
+def compared(asv_clone):
     t0 = time.monotonic()
-    base = tmp_path_factory.mktemp("compare")
-    clone, home = base / "repo", base / "home"
-    home.mkdir()
-    env = dict(os.environ)
-    env.update({
-        "PATH": os.pathsep.join([os.path.dirname(os.path.realpath(sys.executable)),
-                                 os.environ.get("PATH", "")]),
-        "HOME": str(home),
-        "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR",
-                                        str(Path.home() / ".cache" / "pip")),
-        "PARALLELDOT_BENCH_PROFILE": "quick",
-    })
-    env.pop("PYENV_VERSION", None)
-    git = ["git", "-c", "user.name=compare test", "-c", "user.email=compare-test@localhost"]
-    _run(["git", "clone", "-q", "--no-local", REPO, clone], cwd=base, env=env)
-    _run(git + ["checkout", "-q", "-B", "main"], cwd=clone, env=env)
-    with open(clone / "README.md", "a") as f:
-        f.write("\nA docs-only commit, made by tests/test_compare.py.\n")
-    _run(git + ["commit", "-q", "-m", "test: docs only", "README.md"], cwd=clone, env=env)
-    c0, c1 = _run(["git", "rev-parse", "HEAD~1", "HEAD"], cwd=clone, env=env).split()
-    (base / "hashes.txt").write_text(f"{c0}\n{c1}\n")
+    clone = asv_clone("compare", profile="quick", machine=MACHINE)
+    c0 = clone.rev_parse("HEAD")
+    c1 = clone.commit_file("README.md", "\nA docs-only commit, made by tests/test_compare.py.\n",
+                           "test: docs only", append=True)
+    hashfile = clone.write_hashfile([c0, c1])
 
-    asv = [sys.executable, "-m", "asv"]
-    _run(asv + ["machine", "--yes", "--machine", MACHINE], cwd=clone, env=env, timeout=120)
-    env_name = _default_environment(clone, env)
-    _run(asv + ["run", "--quick", "--show-stderr", "--machine", MACHINE, "-E", env_name,
-                "-b", r"^bench_dot\.", f"HASHFILE:{base / 'hashes.txt'}"], cwd=clone, env=env)
+    env_name = clone.default_environment()  # this Python, the newest numpy
+    clone.asv("run", "--quick", "--show-stderr", "--machine", MACHINE, "-E", env_name,
+              "-b", r"^bench_dot\.", f"HASHFILE:{hashfile}")
     t_run = time.monotonic() - t0
-    proc = subprocess.run(asv + ["compare", c0, c1], cwd=clone, env=env, timeout=300,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = clone.asv("compare", c0, c1, check=False, timeout=300)
     print(proc.stdout[-6000:])
     print(f"wall time: asv run {t_run:.0f} s, module {time.monotonic() - t0:.0f} s")
     return {"c0": c0, "c1": c1, "rc": proc.returncode, "out": proc.stdout}

@@ -33,8 +33,6 @@ slowdown is flagged on every row at N >= 1e6, and writes the figures to
 import json
 import os
 import re
-import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -51,6 +49,8 @@ MACHINE = "gate-test"
 #: per commit were too few to see the fast one.
 CI_SETTINGS = ()
 SLOWDOWN = 1.5
+#: Seconds a gate run may take (both commits measured, environment created).
+TIMEOUT = 1500
 #: bench_dot's classes the gate does not judge: numpy.dot and the fixed baseline.
 NOT_JUDGED = ("NumpyDot", "PerCallPool")
 
@@ -79,66 +79,22 @@ def parallel_dot(*args, **kwargs):
 # --------------------------------------------------------------- helpers
 
 
-def run(cmd, cwd, env, timeout=1500, check=True):
-    """Run a command; return (exit code, output). Fail with the output if check."""
-    proc = subprocess.run(
-        [str(c) for c in cmd], cwd=cwd, env=env, timeout=timeout,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    if check and proc.returncode != 0:
-        pytest.fail(f"{' '.join(map(str, cmd))} exited {proc.returncode}:\n"
-                    f"{proc.stdout[-8000:]}")
-    return proc.returncode, proc.stdout
+def make_history(asv_clone, name, profile, factor):
+    """A clone with the module's three commits C0, C1, C2 (see the docstring); its hashes."""
+    clone = asv_clone(name, profile=profile, machine=MACHINE, timeout=TIMEOUT)
+    c0 = clone.rev_parse("HEAD")
+    c1 = clone.commit_empty("test: an empty commit, the same code")
+    c2 = clone.commit_file("paralleldot/_api.py", INJECTED.format(factor=factor),
+                           f"test: every parallel_dot call {factor}x slower", append=True)
+    return clone, c0, c1, c2
 
 
-def make_clone(base, profile):
-    """A clone of the committed repository, its asv environment variables and git."""
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed")
-    pytest.importorskip("asv")
-    pytest.importorskip("virtualenv")
-    clone, home = base / "repo", base / "home"
-    home.mkdir()
-    env = dict(os.environ)
-    env.update({
-        # Real interpreters before pyenv's shims, which crash asv's discovery.
-        "PATH": os.pathsep.join([os.path.dirname(os.path.realpath(sys.executable)),
-                                 os.environ.get("PATH", "")]),
-        # ~/.asv-machine.json goes to a throwaway HOME; keep pip's cache.
-        "HOME": str(home),
-        "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR",
-                                        str(Path.home() / ".cache" / "pip")),
-        "PARALLELDOT_BENCH_PROFILE": profile,
-    })
-    env.pop("PYENV_VERSION", None)
-    run(["git", "clone", "-q", "--no-local", REPO, clone], cwd=base, env=env)
-    git = ["git", "-c", "user.name=gate test", "-c", "user.email=gate-test@localhost"]
-    run(git + ["checkout", "-q", "-B", "main"], cwd=clone, env=env)
-    run([sys.executable, "-m", "asv", "machine", "--yes", "--machine", MACHINE],
-        cwd=clone, env=env, timeout=120)
-    return clone, env, git
-
-
-def commit_empty(clone, env, git, message):
-    run(git + ["commit", "-q", "--allow-empty", "-m", message], cwd=clone, env=env)
-    return run(["git", "rev-parse", "HEAD"], cwd=clone, env=env)[1].strip()
-
-
-def commit_slowdown(clone, env, git, factor):
-    api = clone / "paralleldot" / "_api.py"
-    with open(api, "a") as f:
-        f.write(INJECTED.format(factor=factor))
-    run(git + ["commit", "-q", "-m", f"test: every parallel_dot call {factor}x slower",
-               "paralleldot/_api.py"], cwd=clone, env=env)
-    return run(["git", "rev-parse", "HEAD"], cwd=clone, env=env)[1].strip()
-
-
-def gate(clone, env, base, head, *extra):
+def gate(clone, base, head, *extra):
     """Run tools/gate.py (this working tree's) in the clone; return (rc, output, seconds)."""
     t0 = time.monotonic()
-    rc, out = run([sys.executable, GATE, base, head, "--machine", MACHINE, *extra],
-                  cwd=clone, env=env, check=False)
-    return rc, out, time.monotonic() - t0
+    proc = clone.run([sys.executable, GATE, base, head, "--machine", MACHINE, *extra],
+                     check=False)
+    return proc.returncode, proc.stdout, time.monotonic() - t0
 
 
 ROW = re.compile(r"^\s+(bench_dot\.\w+\.\w+)\s+(\S+)\s+(\d+)\s+(.+?)\s{2,}(.+?)\s{2,}"
@@ -169,14 +125,11 @@ def parse_gate(out):
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory):
+def history(asv_clone):
     t0 = time.monotonic()
-    clone, env, git = make_clone(tmp_path_factory.mktemp("gate"), "quick")
-    c0 = run(["git", "rev-parse", "HEAD"], cwd=clone, env=env)[1].strip()
-    c1 = commit_empty(clone, env, git, "test: an empty commit, the same code")
-    c2 = commit_slowdown(clone, env, git, SLOWDOWN)
-    return {"clone": clone, "env": env, "c0": c0, "c1": c1, "c2": c2, "t0": t0,
-            "split_classes": split_classes(clone)}
+    clone, c0, c1, c2 = make_history(asv_clone, "gate", "quick", SLOWDOWN)
+    return {"clone": clone, "c0": c0, "c1": c1, "c2": c2, "t0": t0,
+            "split_classes": split_classes(clone.path)}
 
 
 def split_classes(clone):
@@ -188,8 +141,7 @@ def split_classes(clone):
 
 
 def test_gate_passes_identical_commits(history):
-    rc, out, seconds = gate(history["clone"], history["env"], history["c0"], history["c1"],
-                            *CI_SETTINGS)
+    rc, out, seconds = gate(history["clone"], history["c0"], history["c1"], *CI_SETTINGS)
     print(out[-4000:])
     print(f"wall time of the gate (env creation included): {seconds:.0f} s")
     judged, regressed = parse_gate(out)
@@ -203,8 +155,7 @@ def test_gate_passes_identical_commits(history):
 
 
 def test_gate_flags_injected_slowdown_and_names_rows(history):
-    rc, out, seconds = gate(history["clone"], history["env"], history["c1"], history["c2"],
-                            *CI_SETTINGS)
+    rc, out, seconds = gate(history["clone"], history["c1"], history["c2"], *CI_SETTINGS)
     print(out[-4000:])
     print(f"wall time of the gate: {seconds:.0f} s")
     judged, regressed = parse_gate(out)
@@ -228,19 +179,17 @@ def test_gate_flags_injected_slowdown_and_names_rows(history):
 
 def test_gate_reuses_saved_results(history):
     """--no-run judges what the two runs above saved, without measuring again."""
-    rc, out, seconds = gate(history["clone"], history["env"], history["c1"], history["c2"],
-                            "--no-run")
+    rc, out, seconds = gate(history["clone"], history["c1"], history["c2"], "--no-run")
     assert rc == 1, out[-4000:]
     assert "asv continuous" not in out
     assert seconds < 60
-    rc, out, _ = gate(history["clone"], history["env"], history["c1"], history["c2"],
+    rc, out, _ = gate(history["clone"], history["c1"], history["c2"],
                       "--no-run", "--factor", "50")
     assert rc == 0, out[-4000:]
 
 
 def test_gate_refuses_unknown_commit(history):
-    rc, out, _ = gate(history["clone"], history["env"], history["c0"], "no-such-commit",
-                      "--no-run")
+    rc, out, _ = gate(history["clone"], history["c0"], "no-such-commit", "--no-run")
     assert rc == 2
     assert "no-such-commit" in out
 
@@ -251,19 +200,16 @@ def test_gate_refuses_unknown_commit(history):
 @pytest.mark.skipif(os.environ.get("PARALLELDOT_GATE_EXPERIMENT") != "1",
                     reason="the measurement-quality experiment takes ~15 min: "
                     "set PARALLELDOT_GATE_EXPERIMENT=1")
-def test_measurement_quality(tmp_path_factory):
+def test_measurement_quality(asv_clone):
     """Default profile: identical code flags nothing at N >= 1e5; 1.3x is flagged at N >= 1e6."""
     factor = os.environ.get("PARALLELDOT_GATE_FACTOR")  # None: the gate's default
     extra = ["--factor", factor] if factor else []
     t0 = time.monotonic()
-    clone, env, git = make_clone(tmp_path_factory.mktemp("gate-exp"), "default")
-    c0 = run(["git", "rev-parse", "HEAD"], cwd=clone, env=env)[1].strip()
-    c1 = commit_empty(clone, env, git, "test: an empty commit, the same code")
-    c2 = commit_slowdown(clone, env, git, 1.3)
+    clone, c0, c1, c2 = make_history(asv_clone, "gate-exp", "default", 1.3)
 
-    rc_same, out_same, s_same = gate(clone, env, c0, c1, *extra)
+    rc_same, out_same, s_same = gate(clone, c0, c1, *extra)
     judged_same, flagged_same = parse_gate(out_same)
-    rc_slow, out_slow, s_slow = gate(clone, env, c1, c2, *extra)
+    rc_slow, out_slow, s_slow = gate(clone, c1, c2, *extra)
     judged_slow, flagged_slow = parse_gate(out_slow)
 
     big = [r for r in judged_slow if r["N"] >= 10**6]

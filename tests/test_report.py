@@ -15,12 +15,13 @@ import math
 import os
 import pathlib
 import site
-import subprocess
 import sys
 import sysconfig
 import time
 
 import pytest
+
+from _clone import run
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -263,53 +264,36 @@ def test_measure_interleaved_statistics():
 ASV_BENCH = r"^bench_dot\.(NumpyDot|PerCallPool|Threads)\."
 
 
-def _run(cmd, ok=(0,), **kwargs):
-    proc = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
-    if proc.returncode not in ok:
-        raise AssertionError(
-            f"{' '.join(map(str, cmd))} exited {proc.returncode}\n"
-            f"--- stdout\n{proc.stdout[-4000:]}\n--- stderr\n{proc.stderr[-4000:]}"
-        )
-    return proc
-
-
 @pytest.fixture(scope="module")
-def asv_results_dir(tmp_path_factory):
+def asv_results_dir(asv_clone):
     """A real asv results directory: two commits of a clone, one existing environment.
 
     The environment is a venv of this interpreter without pip whose only
     addition is a .pth file: the clone (so that its ``paralleldot`` is
     imported) then this interpreter's site-packages (numpy, threadpoolctl,
     asv_runner). asv runs it as ``-E existing:<its python>``, so nothing is
-    downloaded or built. HOME points to a temporary directory so that
+    downloaded or built. The clone's HOME is a temporary directory so that
     ``asv machine`` does not touch the user's ~/.asv-machine.json.
     """
-    base = tmp_path_factory.mktemp("asv_report")
-    repo = base / "repo"
-    _run(["git", "clone", "--quiet", "--no-local", str(ROOT), str(repo)])
-    venv = base / "venv"
-    _run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
+    clone = asv_clone("report", profile="quick", machine="testmachine",
+                      needs_virtualenv=False)
+    venv = clone.workdir / "venv"
+    clone.run([sys.executable, "-m", "venv", "--without-pip", venv])
     vpython = venv / "bin" / "python"
-    purelib = _run([str(vpython), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip()
+    purelib = clone.run([vpython, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip()
     here = [p for p in dict.fromkeys(site.getsitepackages() + [sysconfig.get_paths()["purelib"]]) if os.path.isdir(p)]
-    pathlib.Path(purelib, "paralleldot_clone.pth").write_text("\n".join([str(repo)] + here) + "\n")
-    env = dict(os.environ, HOME=str(base / "home"), PARALLELDOT_BENCH_PROFILE="quick")
-    env.pop("PYTHONPATH", None)
-    os.makedirs(env["HOME"])
-    asv = [sys.executable, "-m", "asv"]
-    _run(asv + ["machine", "--yes", "--machine", "testmachine"], cwd=repo, env=env)
-    hashes = _run(["git", "rev-parse", "HEAD~1", "HEAD"], cwd=repo).stdout.split()
+    pathlib.Path(purelib, "paralleldot_clone.pth").write_text("\n".join([str(clone.path)] + here) + "\n")
+    hashes = [clone.rev_parse("HEAD~1"), clone.rev_parse("HEAD")]
     started = time.monotonic()
     for commit, bench in ((hashes[0], r"^bench_dot\.(NumpyDot|Threads)\."), (hashes[1], ASV_BENCH)):
         # Exit status 2: some benchmark failed (a suite bug, e.g. a teardown
         # after a skipping setup); its results are saved all the same, and
         # the report must cope with failed entries.
-        _run(asv + ["run", "--quick", "--machine", "testmachine", "-E", f"existing:{vpython}",
-                    "--set-commit-hash", commit, "-b", bench, "--show-stderr"],
-             ok=(0, 2), cwd=repo, env=env)
-        assert list((repo / "results" / "testmachine").glob(f"{commit[:8]}-existing-*.json"))
+        clone.asv("run", "--quick", "--machine", "testmachine", "-E", f"existing:{vpython}",
+                  "--set-commit-hash", commit, "-b", bench, "--show-stderr", ok_codes=(0, 2))
+        assert list((clone.path / "results" / "testmachine").glob(f"{commit[:8]}-existing-*.json"))
     print(f"asv runs: {time.monotonic() - started:.0f} s")
-    return repo / "results", hashes
+    return clone.path / "results", hashes
 
 
 @pytest.mark.asv
@@ -346,9 +330,9 @@ def test_real_results_table(asv_results_dir):
 def test_real_results_report(asv_results_dir, tmp_path):
     results, (old, new) = asv_results_dir
     out = tmp_path / "out"
-    proc = _run([sys.executable, str(ROOT / "tools" / "report.py"), "from-asv",
-                 "--results", str(results), "--machine", "testmachine",
-                 "--commit", new[:10], "--env", "existing", "--out", str(out)])
+    proc = run([sys.executable, ROOT / "tools" / "report.py", "from-asv",
+                "--results", results, "--machine", "testmachine",
+                "--commit", new[:10], "--env", "existing", "--out", out], merge_stderr=False)
     assert "| N | numpy.dot w=1 |" in proc.stdout
     header, rows = read_csv(out / "report.csv")
     assert [r[0] for r in rows] == ["1000", "10000", "100000"]

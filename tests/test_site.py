@@ -32,6 +32,8 @@ from pathlib import Path
 
 import pytest
 
+from _clone import missing
+
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # asv_offline lives at the root, not installed
     sys.path.insert(0, str(REPO))
@@ -56,26 +58,6 @@ in_browser = pytest.mark.browser
 
 
 # --------------------------------------------------------------- helpers
-
-
-def _missing(reason):
-    """Skip locally; fail in CI, where a missing tool is a broken setup."""
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (CI is set: a missing tool fails this test)")
-    pytest.skip(reason)
-
-
-def _run(cmd, cwd, env=None, timeout=900, ok=(0,)):
-    """Run a command, fail the test with its output when its exit code is not ok."""
-    proc = subprocess.run(
-        cmd, cwd=cwd, env=env, timeout=timeout,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    if proc.returncode not in ok:
-        pytest.fail(
-            f"{' '.join(map(str, cmd))} exited {proc.returncode}:\n{proc.stdout[-6000:]}"
-        )
-    return proc.stdout
 
 
 def _free_port():
@@ -132,90 +114,36 @@ def _reap_leftovers(base, grace=15.0):
     return pids
 
 
-def _pick_environment(conf):
-    """Name of one virtualenv environment of the matrix, preferring this Python."""
-    from asv import environment
-
-    envs = [
-        e for e in environment.get_environments(conf, None, verbose=False)
-        if e.tool_name == "virtualenv"
-    ]
-    if not envs:
-        pytest.fail(f"asv.conf.json gives no virtualenv environment for this machine "
-                    f"(pythons={conf.pythons}, PATH={os.environ['PATH']})")
-    here = f"{sys.version_info.major}.{sys.version_info.minor}"
-    envs.sort(key=lambda e: e.python != here)
-    return envs[0].name
-
-
 # --------------------------------------------------------------- the site
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory):
+def site(asv_clone):
     """Build, publish and serve the site of a 2-commit clone; yield its facts."""
-    if shutil.which("git") is None:
-        _missing("git is not installed")
-    pytest.importorskip("asv")
-    from asv import config, util
-
-    if not (REPO / "asv.conf.json").is_file() or not (REPO / "benchmarks").is_dir():
-        pytest.fail("the repository has no asv.conf.json or benchmarks/")
-
     t0 = time.monotonic()
-    base = tmp_path_factory.mktemp("site")
-    clone = base / "repo"
-    home = base / "home"
-    home.mkdir()
-
-    # Interpreter for asv's environment: this one, by its real directory
-    # (pyenv shims crash asv's python discovery).
-    path = os.pathsep.join([os.path.dirname(os.path.realpath(sys.executable)),
-                            os.environ.get("PATH", "")])
-    env = dict(os.environ)
-    env.update({
-        "PATH": path,
-        # ~/.asv-machine.json goes to a throwaway HOME; keep pip's cache.
-        "HOME": str(home),
-        "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR",
-                                        str(Path.home() / ".cache" / "pip")),
-        "PARALLELDOT_BENCH_PROFILE": "quick",
-    })
+    clone = asv_clone("site", profile="quick", timeout=900)
+    base = clone.workdir
 
     # 1. A clone of the committed repository, and a second commit.
-    _run(["git", "clone", "-q", "--no-local", str(REPO), str(clone)], cwd=base)
-    conf_path = clone / "asv.conf.json"
-    raw_conf = util.load_json(str(conf_path), js_comments=True)
-    branch = (raw_conf.get("branches") or ["main"])[0]
-    git = ["git", "-c", "user.name=site test", "-c", "user.email=site-test@localhost"]
-    _run(git + ["checkout", "-q", "-B", branch], cwd=clone)
+    raw_conf = clone.read_conf_json()
     plugin_listed = PLUGIN in raw_conf.get("plugins", [])
     if not plugin_listed:
         # Keep testing the site; test_asv_conf_lists_the_plugin reports the gap.
         raw_conf["plugins"] = list(raw_conf.get("plugins", [])) + [PLUGIN]
-        conf_path.write_text(json.dumps(raw_conf, indent=4))
-        _run(git + ["commit", "-q", "-m", "test: enable the asv_offline plugin", "asv.conf.json"],
-             cwd=clone)
-    with open(clone / "README.md", "a") as f:
-        f.write("\nA second commit, made by tests/test_site.py.\n")
-    _run(git + ["commit", "-q", "-m", "test: a second commit", "README.md"], cwd=clone)
-    hashes = _run(["git", "rev-parse", "HEAD~1", "HEAD"], cwd=clone).split()
-    (base / "hashes.txt").write_text("\n".join(hashes) + "\n")
+        clone.commit_file("asv.conf.json", json.dumps(raw_conf, indent=4),
+                          "test: enable the asv_offline plugin")
+    clone.commit_file("README.md", "\nA second commit, made by tests/test_site.py.\n",
+                      "test: a second commit", append=True)
+    hashes = [clone.rev_parse("HEAD~1"), clone.rev_parse("HEAD")]
+    hashfile = clone.write_hashfile(hashes)
 
     # 2. asv run --quick over both commits in one virtualenv environment.
-    old_path = os.environ["PATH"]
-    os.environ["PATH"] = path
-    try:
-        conf = config.Config.load(str(conf_path))
-        env_name = _pick_environment(conf)
-    finally:
-        os.environ["PATH"] = old_path
-    asv = [sys.executable, "-m", "asv"]
-    _run(asv + ["machine", "--yes"], cwd=clone, env=env, timeout=120)
+    conf = clone.config()
+    env_name = clone.default_environment()
     # Exit 2 = some benchmark failed: the suite's own tests judge that; this
     # module only needs results of both commits (checked below), so warn.
-    run_out = _run(asv + ["run", "--quick", "--show-stderr", "-E", env_name,
-                          f"HASHFILE:{base / 'hashes.txt'}"], cwd=clone, env=env, ok=(0, 2))
+    run_out = clone.asv("run", "--quick", "--show-stderr", "-E", env_name,
+                        f"HASHFILE:{hashfile}", ok_codes=(0, 2)).stdout
     failed = sorted(set(re.findall(r"··· (\S+)\s+(?:\d+/\d+ )?failed", run_out)))
     if failed:
         warnings.warn(f"asv run --quick: benchmarks failed: {failed}")
@@ -223,11 +151,11 @@ def site(tmp_path_factory):
     leftovers = _reap_leftovers(base)
 
     # 3. Plain `asv publish`: the plugin makes it offline.
-    publish_out = _run(asv + ["publish"], cwd=clone, env=env, timeout=300)
-    html = clone / conf.html_dir  # asv reads these paths from the repository root
+    publish_out = clone.asv("publish", timeout=300).stdout
+    html = clone.path / conf.html_dir  # asv reads these paths from the repository root
     index = json.loads((html / "index.json").read_text())
     results = {}
-    for f in (clone / conf.results_dir).glob("*/*.json"):
+    for f in (clone.path / conf.results_dir).glob("*/*.json"):
         if f.name != "machine.json":
             d = json.loads(f.read_text())
             results[d["commit_hash"]] = d
@@ -236,7 +164,8 @@ def site(tmp_path_factory):
     # 4. `asv preview` (the plugin binds it to 127.0.0.1), on a free port.
     port = _free_port()
     log = open(base / "preview.log", "w")
-    server = subprocess.Popen(asv + ["preview", "-p", str(port)], cwd=clone, env=env,
+    server = subprocess.Popen([sys.executable, "-m", "asv", "preview", "-p", str(port)],
+                              cwd=clone.path, env=clone.env,
                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}/"
     try:
@@ -252,7 +181,7 @@ def site(tmp_path_factory):
                     pytest.fail("asv preview did not serve:\n" + (base / "preview.log").read_text())
                 time.sleep(0.2)
         yield {
-            "clone": clone, "html": html, "url": url, "port": port, "index": index,
+            "clone": clone.path, "html": html, "url": url, "port": port, "index": index,
             "hashes": hashes, "revisions": sorted(hash_to_rev[h] for h in hashes),
             "results": results, "plugin_listed": plugin_listed, "env_name": env_name,
             "run_output": run_out, "publish_output": publish_out, "seconds_to_results": t_run,
@@ -273,11 +202,11 @@ def browser():
     # Tests list `browser` first so that a missing browser shows before the
     # site is built (pytest sets up module fixtures in argument order).
     if not CHROMIUM.exists():
-        _missing(f"{CHROMIUM} not found (Debian packages chromium, chromium-driver)")
+        missing(f"{CHROMIUM} not found (Debian packages chromium, chromium-driver)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _missing("the playwright Python package is not installed")
+        missing("the playwright Python package is not installed")
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

@@ -11,6 +11,7 @@ of the matrix that has a wheel for it. About two to four minutes on a
 Select with ``-m asv``; deselect with ``-m "not asv"``.
 """
 
+import itertools
 import json
 import math
 import pathlib
@@ -31,9 +32,6 @@ pytestmark = pytest.mark.asv
 
 PROFILE = "quick"
 TIMEOUT = 20 * 60
-#: Modules skipped by design when their optional dependency is not in the
-#: environment (asv.conf.json's matrix does not install it).
-OPTIONAL = {"bench_dask.": "distributed"}
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +66,16 @@ def test_asv_run_quick_completes(quick_run):
     )
 
 
+def _points(params, names):
+    """Every parameter combination as a dict (asv's order: the last parameter varies fastest)."""
+    return [
+        {k: v.strip("'\"") for k, v in zip(names, combo)}
+        for combo in itertools.product(*params)
+    ]
+
+
 def test_every_benchmark_succeeds_and_skips_only_by_design(quick_run):
+    """Every point of the quick grid has a value; NaN only for the control's other dtypes."""
     clone, env_name, run = quick_run
     benchmarks = json.loads((clone.path / "results" / "benchmarks.json").read_text())
     benchmarks = {k: v for k, v in benchmarks.items() if k != "version"}
@@ -76,34 +83,35 @@ def test_every_benchmark_succeeds_and_skips_only_by_design(quick_run):
     columns = data["result_columns"]
     results = {k: dict(zip(columns, v)) for k, v in data["results"].items()}
 
-    assert len(benchmarks) >= 12
+    assert len(benchmarks) >= 5
     missing = sorted(set(benchmarks) - set(results))
     assert not missing, f"benchmarks without a result: {missing}"
 
-    in_profile = set(common.PROFILES[PROFILE])
-    installed = set(data.get("requirements", {}))
+    grid = common.PROFILES[PROFILE]
     problems = []
     for name, bench in sorted(benchmarks.items()):
-        assert bench["param_names"][:2] == ["N", "workers"], name
-        values = results[name]["result"]
-        optional = [dep for prefix, dep in OPTIONAL.items() if name.startswith(prefix)]
-        if optional and optional[0] not in installed:
-            assert all(v is not None for v in values), f"{name} failed"
-            continue
-        params = results[name]["params"]
-        sizes = [int(x) for x in params[0]]
-        # asv flattens the parameter grid in row-major order (N outermost).
-        per_size = len(values) // len(sizes)
-        for i, value in enumerate(values):
-            n = sizes[i // per_size]
+        assert bench["version"].endswith(f"+{PROFILE}"), (name, bench["version"])
+        points = _points(results[name]["params"], bench["param_names"])
+        if "N" in bench["param_names"]:
+            sizes = {int(p["N"]) for p in points}
+            assert sizes <= set(grid.sizes), f"{name} ran outside the profile: {sizes}"
+        if "dtype" in bench["param_names"]:
+            assert {p["dtype"] for p in points} == set(grid.dtypes), name
+        for point, value in zip(points, results[name]["result"]):
+            control = point.get("impl") == common.PER_CALL_POOL and point.get("dtype") != "float64"
             if value is None:
-                problems.append(f"{name}[{i}] (N={n}) failed")
-            elif isinstance(value, float) and math.isnan(value):
-                if n in in_profile:
-                    problems.append(f"{name}[{i}] (N={n}) skipped, not by design")
-            elif n not in in_profile:
-                problems.append(f"{name}[{i}] (N={n}) ran outside the profile")
+                problems.append(f"{name} {point} failed")
+            elif isinstance(value, float) and math.isnan(value) and not control:
+                problems.append(f"{name} {point} skipped, not by design")
+            elif control and not (isinstance(value, float) and math.isnan(value)):
+                problems.append(f"{name} {point}: the control series ran for another dtype")
     assert not problems, "\n".join(problems) + "\n" + run.stdout[-20000:]
+
+
+def test_skipped_points_print_nothing(quick_run):
+    """The control's other dtypes are left out by skip_params: no 'asv: skipped' line."""
+    clone, env_name, run = quick_run
+    assert "asv: skipped" not in run.stdout + run.stderr
 
 
 def test_asv_check_passes(quick_run):

@@ -1,16 +1,19 @@
-"""End to end: ``asv compare A B`` prints one row per N and workers.
+"""End to end: ``asv compare A B`` prints one row per point of the grid.
 
 A ``git clone --no-local`` of this repository gets a second commit (a
 docs-only change); ``asv run --quick`` measures bench_dot over both commits in
 one real virtualenv environment (``quick`` profile, a throwaway HOME for
 ``asv machine --yes``); then plain ``asv compare C0 C1``, as the README
-says, must print one row per benchmark, N and workers -- the sizes the
-profile skipped as ``n/a`` -- and exit 0.
+says, must print one row per implementation, N, workers and dtype -- the
+points the suite leaves out (the control series' other dtypes) as ``n/a``
+-- and exit 0.
 
 ``--quick`` takes one sample per benchmark: enough to check the table, not
 to judge a change (that is tools/gate.py's job, see tests/test_gate.py).
 """
 
+import itertools
+import json
 import re
 import sys
 import time
@@ -42,7 +45,7 @@ def compared(asv_clone):
     proc = clone.asv("compare", c0, c1, check=False, timeout=300)
     print(proc.stdout[-6000:])
     print(f"wall time: asv run {t_run:.0f} s, module {time.monotonic() - t0:.0f} s")
-    return {"c0": c0, "c1": c1, "rc": proc.returncode, "out": proc.stdout}
+    return {"c0": c0, "c1": c1, "rc": proc.returncode, "out": proc.stdout, "path": clone.path}
 
 
 def _table_rows(out):
@@ -55,33 +58,38 @@ def _table_rows(out):
     return rows
 
 
-def test_compare_prints_one_row_per_n_and_workers(compared):
-    from benchmarks import bench_dot, common
+def _expected_rows(clone_path):
+    """``name(params)`` of every point of bench_dot's time_ benchmarks, as asv compare names them."""
+    benchmarks = json.loads((clone_path / "results" / "benchmarks.json").read_text())
+    rows = {}
+    for name, bench in benchmarks.items():
+        if not name.startswith("bench_dot.") or ".time_" not in name:
+            continue
+        for combo in itertools.product(*bench["params"]):
+            point = dict(zip(bench["param_names"], (v.strip("'\"") for v in combo)))
+            rows[f"{name}({', '.join(combo)})"] = point
+    return rows
 
+
+def test_compare_prints_one_row_per_point(compared):
     assert compared["rc"] == 0
     rows = _table_rows(compared["out"])
-    names = [
-        f"bench_dot.{cls}.{attr}"
-        for cls, obj in vars(bench_dot).items()
-        if isinstance(obj, type) and obj.__module__ == bench_dot.__name__
-        for attr in dir(obj) if attr.startswith("time_")
-    ]
-    assert "bench_dot.Threads.time_threads" in names
-    expected = {f"{name}({n}, {w})" for name in names
-                for n in common.SIZES for w in common.WORKERS}
-    missing = sorted(expected - set(rows))
+    expected = _expected_rows(compared["path"])
+    assert "bench_dot.TimeDot.time_dot('threads', 100000, 2, 'int32')" in expected
+    missing = sorted(set(expected) - set(rows))
     assert not missing, f"rows missing from asv compare:\n{missing}\n{compared['out'][-6000:]}"
-    # One row each: no duplicate lines for the same benchmark, N and workers.
+    # One row each: no duplicate lines for the same point.
     printed = [line for line in compared["out"].splitlines()
                if re.search(r"bench_dot\.\w+\.\w+\(", line)]
     assert len(printed) == len(rows) == len(expected)
 
 
-def test_compare_shows_measured_and_skipped_sizes(compared):
+def test_compare_shows_measured_and_left_out_points(compared):
     rows = _table_rows(compared["out"])
-    quick, skipped = "bench_dot.Threads.time_threads(100000, 2)", \
-        "bench_dot.Threads.time_threads(10000000, 2)"
-    before, after, ratio = rows[quick]
-    assert re.search(r"\d", before) and re.search(r"\d", after), rows[quick]
-    assert re.search(r"\d", ratio), rows[quick]
-    assert rows[skipped][0] == "n/a" and rows[skipped][1] == "n/a", rows[skipped]
+    for name, point in _expected_rows(compared["path"]).items():
+        before, after, ratio = rows[name]
+        if point["impl"] == "per-call pool" and point["dtype"] != "float64":
+            assert before == "n/a" and after == "n/a", (name, rows[name])
+        else:
+            assert re.search(r"\d", before) and re.search(r"\d", after), (name, rows[name])
+            assert re.search(r"\d", ratio), (name, rows[name])

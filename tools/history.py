@@ -8,7 +8,7 @@ Usage (``scripts/bench.sh`` runs ``run``; it also sets up the environment)::
 
 Which commits
 -------------
-``benchmarks/milestones.txt`` lists one commit per backend's arrival and per
+``benchmarks/milestones.txt`` (or the file named by ``PARALLELDOT_MILESTONES``) lists one commit per backend's arrival and per
 performance change of the package, oldest first. Every later commit on the
 first-parent line of HEAD that changes ``paralleldot/`` or
 ``pyproject.toml`` is added, so the history grows by the new commits only:
@@ -48,6 +48,8 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: Environment variable naming another milestones file (tests use a short one).
+MILESTONES_ENV = "PARALLELDOT_MILESTONES"
 MILESTONES = os.path.join(ROOT, "benchmarks", "milestones.txt")
 #: Paths whose changes make a commit worth measuring.
 PACKAGE_PATHS = ("paralleldot", "pyproject.toml")
@@ -68,11 +70,17 @@ def _git(*args):
                           check=True).stdout
 
 
-def read_milestones(path=MILESTONES):
+def milestones_path():
+    """The milestones file: ``PARALLELDOT_MILESTONES`` or ``benchmarks/milestones.txt``."""
+    return os.environ.get(MILESTONES_ENV) or MILESTONES
+
+
+def read_milestones(path=None):
     """``[(full hash, label)]`` from the milestones file, oldest first.
 
     Raises ``SystemExit`` naming a line whose commit is not in this repository.
     """
+    path = path or milestones_path()
     milestones = []
     with open(path) as f:
         for number, line in enumerate(f, 1):
@@ -89,9 +97,9 @@ def read_milestones(path=MILESTONES):
     return milestones
 
 
-def history(milestones_path=MILESTONES):
+def history(path=None):
     """``[(hash, label)]``: the milestones, then every newer package commit, oldest first."""
-    milestones = read_milestones(milestones_path)
+    milestones = read_milestones(path)
     known = {h for h, _ in milestones}
     line = _git("rev-list", "--first-parent", "--reverse", "HEAD", "--", *PACKAGE_PATHS).split()
     newest = max((line.index(h) for h in known if h in line), default=-1)

@@ -1,0 +1,169 @@
+"""The main command's history: commit selection, progress, and the whole path end to end.
+
+- Fast tests: ``tools/history.py``'s choice of commits (milestones, then
+  every later commit that changes the package), the detection of a commit
+  range among asv's arguments, the noise-floor table.
+- ``asv`` test: ``bash scripts/bench.sh`` -- the README's main command --
+  in a temporary clone with a small history (one milestone, then two
+  commits that change the package; the ``quick`` profile), in its two
+  corner environments. A published graph must hold real values for the
+  three commits in both environments; a second run measures nothing; a new
+  package commit adds its own measurements only. About 6 to 10 minutes on
+  2 cores, most of it creating the two environments.
+"""
+
+import json
+import math
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))
+
+import history  # noqa: E402
+
+PACKAGE_FILE = "paralleldot/__init__.py"
+
+
+# --------------------------------------------------------------- fast tests
+
+
+def test_milestones_file_is_read_with_labels_and_comments(tmp_path):
+    path = tmp_path / "m.txt"
+    path.write_text("# a comment\n\n689a305 threads split   # trailing\n65b19cb one BLAS thread\n")
+    read = history.read_milestones(str(path))
+    assert [label for _, label in read] == ["threads split", "one BLAS thread"]
+    assert all(len(h) == 40 for h, _ in read)
+
+
+def test_unknown_milestone_names_the_line(tmp_path):
+    path = tmp_path / "m.txt"
+    path.write_text("689a305 ok\nffffff0 not a commit\n")
+    with pytest.raises(SystemExit, match=r"m.txt:2: 'ffffff0' is not a commit"):
+        history.read_milestones(str(path))
+
+
+def test_the_repository_milestones_exist_and_later_package_commits_follow():
+    commits = history.history()
+    milestones = history.read_milestones()
+    assert len(milestones) >= 6
+    assert commits[: len(milestones)] == milestones
+    hashes = [h for h, _ in commits]
+    assert len(set(hashes)) == len(hashes)
+    later = history._git("rev-list", "--first-parent", "HEAD", "--", *history.PACKAGE_PATHS).split()
+    newest = max(later.index(h) for h, _ in milestones if h in later)
+    # Every package commit newer than the newest milestone is measured.
+    assert set(later[:newest]) <= set(hashes)
+
+
+def test_a_milestones_file_from_the_environment(tmp_path, monkeypatch):
+    path = tmp_path / "m.txt"
+    first = history.read_milestones()[-1][0]
+    path.write_text(f"{first} the newest milestone\n")
+    monkeypatch.setenv(history.MILESTONES_ENV, str(path))
+    commits = history.history()
+    assert commits[0] == (first, "the newest milestone")
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        ([], False),
+        (["-E", "virtualenv:3.10", "--bench", "TimeDot"], False),
+        (["NEW"], True),
+        (["--bench", "x", "main~3..main"], True),
+        (["-a", "rounds=1", "HASHFILE:h.txt"], True),
+        (["--quick", "-m", "box"], False),
+    ],
+)
+def test_a_commit_range_among_asv_arguments(args, expected):
+    assert history._has_range(args) == expected
+
+
+def test_spread_table_is_printed_per_environment(capsys):
+    table = {
+        ("virtualenv-py3.10-numpy1.26.4-x", "numpy.dot", 10**5): (1.04, 3, 2),
+        ("virtualenv-py3.10-numpy1.26.4-x", "numpy.dot", 10**6): (1.10, 3, 2),
+        ("virtualenv-py3.10-numpy1.26.4-x", "per-call pool", 10**5): (1.2, 3, 2),
+    }
+    history.print_spread(table)
+    out = capsys.readouterr().out
+    assert "py3.10-numpy1.26.4" in out
+    assert re.search(r"numpy\.dot\s+workers=2 3 commits: N=1e\+05 1\.04  N=1e\+06 1\.10", out)
+    history.print_spread({})
+    assert "no control series" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------- end to end
+
+
+def _graph_files(clone, benchmark):
+    """``{graph path: [(revision, value)]}`` of a benchmark in the published site."""
+    out = {}
+    for path in (clone.path / "html" / "graphs").rglob(f"{benchmark}.json"):
+        if "summary" in path.parts:
+            continue
+        out[path] = json.loads(path.read_text())
+    return out
+
+
+def _run_main(clone):
+    """The README's main command in the clone; its output."""
+    proc = clone.run(["bash", "scripts/bench.sh"], timeout=1800)
+    print(proc.stdout[-6000:])
+    return proc.stdout
+
+
+@pytest.mark.asv
+def test_main_command_publishes_history_and_reruns_measure_only_new_commits(asv_clone):
+    clone = asv_clone("history", profile="quick", timeout=1800)
+    first = clone.rev_parse("HEAD")
+    milestones = clone.workdir / "milestones.txt"
+    milestones.write_text(f"{first} where this test starts\n")
+    clone.env[history.MILESTONES_ENV] = str(milestones)
+    second = clone.commit_file(PACKAGE_FILE, "\n# history test: a package commit\n",
+                               "test: a package commit", append=True)
+    clone.commit_file("README.md", "\nnot a package commit\n", "test: docs only", append=True)
+    third = clone.commit_file(PACKAGE_FILE, "\n# history test: another\n",
+                              "test: another package commit", append=True)
+
+    out = _run_main(clone)
+    assert "3 commits x 2 environments" in out, out
+    runs = re.findall(r"^\[\s*\d+/6\s+\d+:\d\d\] ([0-9a-f]{8}) .*\| (py[\d.]+-numpy[\d.]+)$",
+                      out, re.MULTILINE)
+    assert sorted(runs) == sorted((c[:8], e) for c in (first, second, third)
+                                  for e in {e for _, e in runs}), out
+    envs = {e for _, e in runs}
+    assert len(envs) == 2 and any("numpy1.26" in e for e in envs) and any("numpy2." in e for e in envs)
+    # Output a person can follow: no line per skipped parameter, no warning.
+    assert "asv: skipped" not in out
+    assert not re.search(r"warning", out, re.IGNORECASE), out
+    assert "history: noise floor" in out and "asv preview" in out
+
+    # A published graph with real values for the three commits in both environments.
+    graphs = _graph_files(clone, "bench_dot.TimeDot.time_dot")
+    assert len(graphs) == 2, sorted(graphs)  # one per environment
+    index = json.loads((clone.path / "html" / "index.json").read_text())
+    revisions = {index["revision_to_hash"][str(r)][:8]: r
+                 for r in map(int, index["revision_to_hash"])}
+    wanted = {revisions[c[:8]] for c in (first, second, third)}
+    for path, points in graphs.items():
+        measured = {rev for rev, values in points
+                    if any(v is not None and not (isinstance(v, float) and math.isnan(v))
+                           for v in (values if isinstance(values, list) else [values]))}
+        assert wanted <= measured, (path, points)
+
+    # Rerun with no new commit: nothing measured again.
+    again = _run_main(clone)
+    assert "0 commit x environment run(s)" in again and "6 already measured, 0 to run" in again
+
+    # A new package commit: its own measurements only.
+    fourth = clone.commit_file(PACKAGE_FILE, "\n# history test: a fourth\n",
+                               "test: a new package commit", append=True)
+    last = _run_main(clone)
+    assert "6 already measured, 2 to run" in last
+    assert sorted(re.findall(r"^\[\s*\d+/2\s+\d+:\d\d\] ([0-9a-f]{8})", last, re.MULTILINE)) \
+        == [fourth[:8]] * 2

@@ -2,27 +2,45 @@
 
 Usage::
 
-    python tools/compare.py [--sizes 1e5 1e6 1e7 1e8] [--workers 2]
+    python tools/compare.py [--sizes 1e3 1e4 1e5 1e6 1e7 1e8] [--workers 2]
+                            [--dtypes float64 float32 int64 int32 complex128]
+                            [--extras] [--seed 0]
 
-For each N it times, interleaved (so that a change of the machine's load
-lands on every column alike), on the same seeded float64 vectors:
+For each dtype and N, in a shuffled order (``auto`` must not depend on the
+order in which a process meets dtypes and sizes), it times, interleaved (so
+that a change of the machine's load lands on every column alike), on the
+asv suite's seeded vectors (``benchmarks.common.vectors``):
 
-- ``numpy.dot`` with its default BLAS threads;
-- the example's split with a new thread pool per call (``per_call_pool``);
-- ``parallel_numpy_dot`` and ``parallel_dot`` with backends auto, threads
-  and processes (on ``shared_empty`` vectors);
-- the bandwidth ceiling of the asv suite (``benchmarks.common.ParallelCopy``):
-  a copy of ``a`` in ``workers`` chunks on threads, the same 16 N bytes moved
-  with no arithmetic.
+- ``numpy.dot`` with its default BLAS threads, as users call it;
+- ``parallel_dot`` with ``backend="threads"`` and ``backend="auto"``;
+- for float64 at N = 1e5, the raw hand-off: the second half of the vectors
+  given to a pooled thread with ``concurrent.futures`` and the first half
+  computed by the caller, with nothing else (no BLAS limit, no checks);
+- with ``--extras``: the example's split with a new thread pool per call,
+  ``parallel_numpy_dot``, ``processes`` on ``shared_empty`` vectors and the
+  bandwidth ceiling of the asv suite (a copy in ``workers`` threads).
 
-It prints the best time of each column and the ratios that the goals are
-stated in. Absolute times move from run to run on shared machines; ratios
-taken in one run hold.
+It prints the best (minimum) per-call time of each column, then the ratios
+the goals are stated in:
+
+- ``auto / best``: auto's time over the faster of numpy.dot and threads
+  (best and median of the samples; at most 1.05 is the goal);
+- ``GB/s / f64 dot``: at each N, the bytes auto reads per second over the
+  bytes float64 numpy.dot reads per second in the same run (0.9 or more at
+  N = 1e7 is the goal);
+- for float64: threads minus numpy.dot against twice the raw hand-off at
+  N = 1e5, and threads / numpy.dot at 1e6 and 1e7 (at most 1.5 and 1.05).
+
+Absolute times move from run to run on shared machines; ratios taken in one
+run hold.
 """
 
 import argparse
+import concurrent.futures as cf
 import os
 import platform
+import random
+import statistics
 import sys
 
 import numpy as np
@@ -37,50 +55,138 @@ from benchmarks.common import (  # noqa: E402
     vectors,
 )
 
+#: Interleaved samples per column: fewer for the largest vectors.
+SAMPLES, SAMPLES_LARGE = 15, 7
+
+
+def _columns(a, b, n, dtype, k, extras, pool):
+    funcs = {
+        "numpy.dot": lambda: np.dot(a, b),
+        "threads": lambda: paralleldot.parallel_dot(a, b, k, backend="threads"),
+        "auto": lambda: paralleldot.parallel_dot(a, b, k),
+    }
+    closers = []
+    if dtype == "float64" and n == 10**5:
+        h = n // 2
+
+        def raw_handoff():
+            future = pool.submit(np.dot, a[h:], b[h:])
+            return np.dot(a[:h], b[:h]) + future.result()
+
+        funcs["raw hand-off"] = raw_handoff
+    if extras:
+        sa, sb = paralleldot.shared_empty(n, dtype), paralleldot.shared_empty(n, dtype)
+        sa[:], sb[:] = a, b
+        ceiling = ParallelCopy(a, k)
+        closers.append(ceiling.close)
+        funcs.update({
+            "per-call pool": lambda: per_call_pool_dot(a, b, k),
+            "parallel_numpy_dot": lambda: paralleldot.parallel_numpy_dot(a, b, k),
+            "processes": lambda: paralleldot.parallel_dot(sa, sb, k, backend="processes"),
+            "ceiling": ceiling,
+        })
+    return funcs, closers
+
+
+def measure(sizes, dtypes, k, extras=False, seed=0):
+    """``{(dtype, N): {column: samples}}``, the points taken in a shuffled order."""
+    points = [(d, n) for d in dtypes for n in sizes]
+    random.Random(seed).shuffle(points)
+    pool = cf.ThreadPoolExecutor(1)
+    out = {}
+    try:
+        for dtype, n in points:
+            a, b = vectors(n, dtype)
+            funcs, closers = _columns(a, b, n, dtype, k, extras, pool)
+            try:
+                for f in funcs.values():  # start pools, let auto decide
+                    f()
+                samples = SAMPLES_LARGE if n >= 10**8 else SAMPLES
+                times = interleaved_times(list(funcs.values()), samples=samples)
+            finally:
+                for close in closers:
+                    close()
+            out[(dtype, n)] = dict(zip(funcs, times))
+            print(f"  measured {dtype} N={n:.0e}", file=sys.stderr, flush=True)
+    finally:
+        pool.shutdown()
+        paralleldot.shutdown()
+    return out
+
+
+def _us(t):
+    return f"{t * 1e6:.1f}"
+
+
+def report(results, sizes, dtypes, k):
+    best = {key: {c: min(s) for c, s in cols.items()} for key, cols in results.items()}
+    median = {key: {c: statistics.median(s) for c, s in cols.items()} for key, cols in results.items()}
+    columns = []
+    for cols in results.values():
+        columns += [c for c in cols if c not in columns]
+    print("\nBest time per call, microseconds:\n")
+    print("| dtype | N | " + " | ".join(columns) + " |")
+    print("|---|---:|" + "---:|" * len(columns))
+    for dtype in dtypes:
+        for n in sizes:
+            row = best[(dtype, n)]
+            cells = [_us(row[c]) if c in row else "" for c in columns]
+            print(f"| {dtype} | {n:.0e} | " + " | ".join(cells) + " |")
+
+    print("\nauto / faster of numpy.dot and threads (best; median) -- goal 1: at most 1.05\n")
+    print("| dtype | " + " | ".join(f"{n:.0e}" for n in sizes) + " |")
+    print("|---|" + "---:|" * len(sizes))
+    for dtype in dtypes:
+        cells = []
+        for n in sizes:
+            b, m = best[(dtype, n)], median[(dtype, n)]
+            r_best = b["auto"] / min(b["numpy.dot"], b["threads"])
+            r_med = m["auto"] / min(m["numpy.dot"], m["threads"])
+            cells.append(f"{r_best:.2f}; {r_med:.2f}")
+        print(f"| {dtype} | " + " | ".join(cells) + " |")
+
+    if "float64" in dtypes:
+        print("\nauto's bytes per second / float64 numpy.dot's, same N -- goal 2: 0.9 or more at 1e7\n")
+        print("| dtype | " + " | ".join(f"{n:.0e}" for n in sizes) + " |")
+        print("|---|" + "---:|" * len(sizes))
+        for dtype in dtypes:
+            itemsize = np.dtype(dtype).itemsize
+            cells = []
+            for n in sizes:
+                rate = 2 * n * itemsize / best[(dtype, n)]["auto"]
+                reference = 2 * n * 8 / best[("float64", n)]["numpy.dot"]
+                cells.append(f"{rate / reference:.2f}")
+            print(f"| {dtype} | " + " | ".join(cells) + " |")
+
+        print("\nThe lean split, float64 -- goal 3\n")
+        for n in sizes:
+            b = best[("float64", n)]
+            line = (f"- N={n:.0e}: numpy.dot {_us(b['numpy.dot'])} us, threads {_us(b['threads'])} us, "
+                    f"threads / numpy.dot {b['threads'] / b['numpy.dot']:.2f}")
+            if n == 10**5:
+                extra = b["threads"] - b["numpy.dot"]
+                line += (f"; threads - numpy.dot = {_us(extra)} us, the raw hand-off "
+                         f"{_us(b['raw hand-off'])} us: {extra / b['raw hand-off']:.2f} x (at most 2)")
+            print(line)
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=float, nargs="+", default=[1e5, 1e6, 1e7, 1e8])
+    parser.add_argument("--sizes", type=float, nargs="+", default=[1e3, 1e4, 1e5, 1e6, 1e7, 1e8])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--dtypes", nargs="+",
+                        default=["float64", "float32", "int64", "int32", "complex128"])
+    parser.add_argument("--extras", action="store_true",
+                        help="also the per-call pool, parallel_numpy_dot, processes, the ceiling")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the order of the points")
     args = parser.parse_args(argv)
-    k = args.workers
-    print(
-        f"# {platform.node()} {os.cpu_count()} cores, Python {platform.python_version()}, "
-        f"numpy {np.__version__}, workers={k}"
-    )
-    header = ["N", "numpy.dot", "per_call", "pnd", "auto", "threads", "processes", "ceiling"]
-    print("| " + " | ".join(header) + " | pnd / per_call | dot / auto | dot / threads | threads / ceiling | processes / threads |")
-    print("|" + "---|" * (len(header) + 5))
-    for n in [int(s) for s in args.sizes]:
-        a, b = vectors(n)
-        sa, sb = paralleldot.shared_empty(n), paralleldot.shared_empty(n)
-        sa[:], sb[:] = a, b
-        ceiling = ParallelCopy(a, k)
-        funcs = {
-            "numpy.dot": lambda: np.dot(a, b),
-            "per_call": lambda: per_call_pool_dot(a, b, k),
-            "pnd": lambda: paralleldot.parallel_numpy_dot(a, b, k),
-            "auto": lambda: paralleldot.parallel_dot(a, b, k),
-            "threads": lambda: paralleldot.parallel_dot(a, b, k, backend="threads"),
-            "processes": lambda: paralleldot.parallel_dot(sa, sb, k, backend="processes"),
-            "ceiling": ceiling,
-        }
-        for f in funcs.values():  # start pools, calibrate auto
-            f()
-        samples = 5 if n >= 10**8 else 9
-        times = dict(zip(funcs, (min(t) for t in interleaved_times(list(funcs.values()), samples=samples))))
-        ceiling.close()
-        del sa, sb
-        cells = [f"{n:.0e}"] + [f"{times[name] * 1e6:.1f} us" for name in header[1:]]
-        ratios = [
-            times["per_call"] / times["pnd"],
-            times["numpy.dot"] / times["auto"],
-            times["numpy.dot"] / times["threads"],
-            times["ceiling"] / times["threads"],
-            times["processes"] / times["threads"],
-        ]
-        print("| " + " | ".join(cells + [f"{r:.2f}" for r in ratios]) + " |", flush=True)
-    paralleldot.shutdown()
+    sizes = [int(s) for s in args.sizes]
+    print(f"# {platform.node()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}, "
+          f"Python {platform.python_version()}, numpy {np.__version__}, workers={args.workers}, "
+          f"order seed {args.seed}")
+    results = measure(sizes, args.dtypes, args.workers, args.extras, args.seed)
+    report(results, sizes, args.dtypes, args.workers)
+    print(f"\n# load at the end {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

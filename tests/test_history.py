@@ -53,10 +53,10 @@ def test_the_repository_milestones_exist_and_later_package_commits_follow():
     assert commits[: len(milestones)] == milestones
     hashes = [h for h, _ in commits]
     assert len(set(hashes)) == len(hashes)
-    later = history._git("rev-list", "--first-parent", "HEAD", "--", *history.PACKAGE_PATHS).split()
-    newest = max(later.index(h) for h, _ in milestones if h in later)
+    line = history._git("rev-list", "--first-parent", "HEAD", "--", *history.PACKAGE_PATHS).split()
+    newest = min(line.index(h) for h, _ in milestones if h in line)  # newest first
     # Every package commit newer than the newest milestone is measured.
-    assert set(later[:newest]) <= set(hashes)
+    assert set(line[:newest]) <= set(hashes)
 
 
 def test_a_milestones_file_from_the_environment(tmp_path, monkeypatch):

@@ -2,149 +2,122 @@
 
 Usage::
 
-    python tools/gate.py BASE HEAD [--factor 1.25] [--bench REGEX] [--min-n 1e5]
-                         [-E ENVIRONMENT] [--machine NAME] [--config asv.conf.json]
-                         [--no-run]
+    python tools/gate.py BASE HEAD [--factor 1.1] [--rounds 3] [--min-n 1e5]
+                         [--bench REGEX] [-E ENVIRONMENT] [--machine NAME]
+                         [--config asv.conf.json] [--no-run]
 
 Run it from the repository root, where ``asv.conf.json`` is. BASE and HEAD
 are any git names (``main``, ``HEAD~1``, a hash).
 
-How it works
-------------
-1. **Measure** (skipped with ``--no-run``): ``asv continuous`` runs the
-   selected benchmarks for BASE and HEAD in one session, in one
-   environment, with the rounds of the two commits interleaved (BASE, HEAD,
-   HEAD, BASE, ...). A change of the machine's load during the run then
-   lands on both commits alike, which two separate ``asv run`` calls cannot
-   promise. The gate asks for 4 shorter rounds (``-a rounds=4 -a
-   "repeat=(10, 100, 0.3)"``) instead of the suite's 2 longer ones: twice as
-   many alternations for about the same time. It runs asv with
-   ``OPENBLAS_NUM_THREADS=1`` (and OMP/MKL): on 2 shared cores a numpy.dot
-   with 2 BLAS threads sometimes waits milliseconds for its second thread,
-   which was the largest noise seen (``--blas-threads default`` turns this
-   off). Results and samples are saved under ``results/`` like any ``asv
-   run``.
-2. **Judge**: the gate reads both commits' results with asv's own results
-   API (``asv.results``), not the text ``asv continuous`` prints, and flags
-   a row (benchmark, N, workers) with ``N >= --min-n`` when
-   ``after / before > --factor``, where the time of a commit is
-
-   - ``--statistic min`` (default): its fastest sample over every round.
-     Other jobs on the machine only ever add time; the minimum of 40 to 400
-     samples is the steadiest estimate of what a call costs, and a real
-     slowdown (more work, more hand-offs) raises it too. A row is flagged
-     only if asv's median also moved by more than the factor: a thread
-     hand-off is bimodal here, and one commit may draw a few fast samples
-     that the other does not (min 1.66x, median 0.93x was seen);
-   - ``--statistic median``: asv's value, flagged only when asv's
-     statistical test (Mann-Whitney U, as ``asv compare``) also says the
-     commits differ (``--no-stats`` drops the test).
-
-   A row that ran at BASE and fails at HEAD is flagged too. Rows below
-   ``--min-n`` (default 1e5) are not judged: a call lasts microseconds there.
-3. **Confirm** (``--confirm 1``, default): when rows are flagged, their
-   benchmarks are measured again the same way, and a row regresses only if
-   the new measurement flags it too. A real slowdown is flagged every time;
-   a benchmark process that drew a slow thread hand-off (on a shared VM
-   one sometimes costs ten times its usual 20 microseconds for a whole
-   process) is not flagged twice in a row.
-
-Why not just ``asv continuous --factor``? Its exit code judges every
-benchmark it ran (the fixed baselines too) on the median, cannot leave out
-the small sizes, and only its printed table names the rows. Reading the
-results keeps asv's measurement and adds the choice of rows and statistic.
-
 What is judged
 --------------
-By default the timed split benchmarks of ``benchmarks/bench_dot.py``
-(threads, processes, auto, ``parallel_numpy_dot`` when the suite has it):
-every class of that module except ``NumpyDot`` (numpy.dot itself) and
-``PerCallPool`` (the example's split, which does not use the package: a
-fixed baseline that a commit of paralleldot cannot slow down). The track_
-ratios of bench_speedup/bench_bandwidth are not judged: they are measured
-against numpy.dot in the same process and are not times.
+A row is a split (``threads``, ``auto``, ``processes``), ``N`` (at least
+``--min-n``), ``workers`` and ``dtype`` of ``bench_speedup.Speedup``: its
+value is ``time(numpy.dot) / time(split)``, both timed in turn in one
+benchmark process. Other jobs on the machine slow numpy.dot and the split
+alike while they run side by side, so the ratio keeps what the package
+changed and cancels most of the load; numpy.dot's code is the same at
+BASE and HEAD (one environment), so a lower ratio at HEAD is a slower
+split. The example's per-call pool (a control) and numpy.dot itself are
+not judged: paralleldot cannot slow them down.
+
+Raw times (``bench_dot.TimeDot``) are not what decides: on a 2-core
+machine with another job running, one numpy.dot measured alone moved by
+2 to 200 times between processes (a BLAS thread waiting for a core), which
+no factor can tell from a regression.
+
+How it measures
+---------------
+``--rounds`` times (default 3), ``asv run`` measures the rows at BASE and
+HEAD in one environment, in alternating order (BASE, HEAD; HEAD, BASE;
+...), each round in fresh benchmark processes, with the ``gate`` profile
+(``PARALLELDOT_BENCH_PROFILE``: N 1e5 to 1e7, workers 1, 2, 4, float64 and
+int32) and one BLAS thread per process (``OPENBLAS_NUM_THREADS=1`` etc.:
+a BLAS thread that waits for a busy core was the largest noise seen;
+``--blas-threads default`` turns this off). The gate keeps every round's
+value (asv's results keep the last one).
+
+How it decides
+--------------
+The statistic of a row is the median over the rounds of the ratio at each
+commit; the row regresses when ``median(BASE) / median(HEAD) > --factor``
+(default 1.1): the split lost more than 10% against numpy.dot. Flagged
+rows are then measured ``--rounds`` more times (``--confirm 1``) and
+judged on all their rounds: a slowdown that is real stays, a process that
+drew an unlucky thread placement does not.
 
 Exit status
 -----------
 0: no row regressed; 1: at least one row regressed (each is printed with
-benchmark, N, workers, before, after and ratio); 2: the gate could not
-decide (asv failed before giving results, no result for a commit, no row
-to judge).
+benchmark, N, workers, dtype, the ratio before and after and the
+slowdown); 2: the gate could not decide (unknown commit, asv failed before
+measuring, no row to judge).
 """
 
 import argparse
-import math
+import itertools
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
+import tempfile
 
-#: The split benchmarks: bench_dot classes except the reference and the baseline.
-DEFAULT_BENCH = r"^bench_dot\.(?!NumpyDot\.|PerCallPool\.)"
-DEFAULT_FACTOR = 1.25
+#: The benchmark whose rows are judged, and the splits judged.
+BENCHMARK = "bench_speedup.Speedup.track_speedup"
+SPLITS = ("threads", "auto", "processes")
+DEFAULT_BENCH = rf"^{re.escape(BENCHMARK)}\('({'|'.join(SPLITS)})'"
+DEFAULT_FACTOR = 1.1
 DEFAULT_MIN_N = 1e5
-#: Measurement settings (see the README, "Regression gate"): more, shorter
-#: rounds alternate BASE and HEAD more often; one BLAS thread per process
-#: removes the slowest noise on a loaded machine.
-DEFAULT_STATISTIC = "min"
-DEFAULT_ROUNDS = 4
-DEFAULT_REPEAT = "(10, 100, 0.3)"
-DEFAULT_BLAS_THREADS = "1"
-#: Re-measurements of flagged rows before a regression is believed: a
-#: thread hand-off on a shared VM sometimes costs 10 times its usual few
-#: microseconds for a whole benchmark process, which one measurement can
-#: mistake for a slowdown; a real slowdown is flagged again.
+DEFAULT_ROUNDS = 3
 DEFAULT_CONFIRM = 1
+DEFAULT_PROFILE = "gate"
+DEFAULT_BLAS_THREADS = "1"
+PROFILE_ENV = "PARALLELDOT_BENCH_PROFILE"
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def _parse_args(argv):
     p = argparse.ArgumentParser(
         prog="tools/gate.py",
-        description="Exit 1 when HEAD makes the futures split slower than BASE "
-        "by more than --factor (asv continuous, then asv's results).",
+        description="Exit 1 when HEAD makes the futures split slower than BASE, judged "
+        "on numpy.dot time / split time measured side by side.",
     )
     p.add_argument("base", help="the reference commit (any git name)")
     p.add_argument("head", help="the commit under test (any git name)")
     p.add_argument("--factor", type=float, default=DEFAULT_FACTOR,
-                   help="flag a row when after/before exceeds this (default %(default)s)")
-    p.add_argument("--bench", "-b", default=DEFAULT_BENCH,
-                   help="regex of the benchmarks to run and judge "
-                   "(default: bench_dot's split benchmarks, %(default)r)")
+                   help="flag a row when its ratio at BASE / at HEAD exceeds this "
+                   "(default %(default)s)")
+    p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS,
+                   help="measurements of each commit, alternating (default %(default)s)")
+    p.add_argument("--confirm", type=int, default=DEFAULT_CONFIRM,
+                   help="measure flagged rows this many more times --rounds rounds "
+                   "(default %(default)s; 0: believe the first)")
     p.add_argument("--min-n", type=float, default=DEFAULT_MIN_N,
                    help="judge only rows with N >= this (default %(default)g)")
+    p.add_argument("--bench", "-b", default=DEFAULT_BENCH,
+                   help="asv regex of the rows to run and judge (default %(default)r)")
+    p.add_argument("--profile", default=None,
+                   help=f"{PROFILE_ENV} for the run (default: the variable if set, "
+                   f"else {DEFAULT_PROFILE!r})")
     p.add_argument("--environment", "-E", default=None,
                    help="asv environment (name or spec); default: one virtualenv "
                    "environment of the matrix, with this Python and the newest numpy")
     p.add_argument("--machine", default=None, help="asv machine name")
     p.add_argument("--config", default="asv.conf.json", help="asv configuration file")
     p.add_argument("--no-run", action="store_true",
-                   help="do not measure: judge results already saved for both commits")
-    p.add_argument("--statistic", choices=("min", "median"), default=DEFAULT_STATISTIC,
-                   help="time of a row: the fastest sample over every round (min) or "
-                   "asv's value, the median (default %(default)s)")
-    p.add_argument("--no-stats", action="store_true",
-                   help="with --statistic median: judge on the ratio alone, without "
-                   "asv's significance test")
-    p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS,
-                   help="asv rounds per commit, interleaved BASE/HEAD/HEAD/BASE... "
-                   "(default %(default)s; 0 keeps the benchmarks' own)")
-    p.add_argument("--repeat", default=DEFAULT_REPEAT,
-                   help="asv repeat per round: N or (min, max, seconds) "
-                   "(default %(default)s; '' keeps the benchmarks' own)")
+                   help="do not measure: judge the values asv saved for both commits "
+                   "(one per commit)")
     p.add_argument("--blas-threads", default=DEFAULT_BLAS_THREADS,
-                   help="OPENBLAS/OMP/MKL_NUM_THREADS for the benchmark processes "
+                   help="OPENBLAS/OMP/MKL_NUM_THREADS of the benchmark processes "
                    "(default %(default)s; 'default' leaves them unset)")
-    p.add_argument("--confirm", type=int, default=DEFAULT_CONFIRM,
-                   help="measure the benchmarks of regressed rows this many more "
-                   "times; a row regresses only if every measurement flags it "
-                   "(default %(default)s; 0: believe the first)")
-    p.add_argument("--show-stderr", action="store_true",
-                   help="pass --show-stderr to asv continuous")
+    p.add_argument("--show-stderr", action="store_true", help="pass --show-stderr to asv run")
     args = p.parse_args(argv)
     if args.factor <= 1:
-        p.error("--factor must be > 1")
+        p.error(f"--factor must be > 1, got {args.factor}")
+    if args.rounds < 1:
+        p.error(f"--rounds must be >= 1, got {args.rounds}")
     return args
 
 
@@ -190,40 +163,45 @@ def _default_environment(conf):
     return envs[-1].name
 
 
-def _asv_env(blas_threads=None):
+def _asv_env(args=None):
     """Environment for asv: a real interpreter before pyenv's shims on PATH.
 
-    asv passes its environment on to every benchmark process: BLAS threads
-    set here apply to both commits alike.
+    asv passes its environment on to every benchmark process: the profile
+    and the BLAS threads set here apply to both commits alike.
     """
     env = dict(os.environ)
-    if blas_threads not in (None, "", "default"):
-        for name in BLAS_VARIABLES:
-            env[name] = str(blas_threads)
+    if args is not None:
+        env[PROFILE_ENV] = args.profile or os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
+        if args.blas_threads not in (None, "", "default"):
+            for name in BLAS_VARIABLES:
+                env[name] = str(args.blas_threads)
     real_bin = os.path.dirname(os.path.realpath(sys.executable))
     env["PATH"] = os.pathsep.join([real_bin, env.get("PATH", "")])
     return env
 
 
-def _measure(args, base, head, env_name, bench=None):
-    cmd = [sys.executable, "-m", "asv", "--config", args.config, "continuous",
-           "--factor", str(args.factor), "--bench", bench or args.bench,
-           "--interleave-rounds", "--no-only-changed"]
+def _measure(args, order, env_name, bench):
+    """One ``asv run`` of ``bench`` at the commits of ``order``; its exit status."""
+    handle, hashfile = tempfile.mkstemp(prefix="gate-", suffix=".txt")
+    with os.fdopen(handle, "w") as f:
+        f.write("".join(f"{c}\n" for c in order))
+    cmd = [sys.executable, "-m", "asv", "--config", args.config, "run",
+           "--bench", bench, f"HASHFILE:{hashfile}"]
     if env_name:
         cmd += ["-E", env_name]
     if args.machine:
         cmd += ["--machine", args.machine]
-    if args.rounds:
-        cmd += ["-a", f"rounds={args.rounds}"]
-    if args.repeat:
-        cmd += ["-a", f"repeat={args.repeat}"]
     if args.show_stderr:
         cmd += ["--show-stderr"]
-    cmd += [base, head]
-    env = _asv_env(args.blas_threads)
-    pinned = " ".join(f"{k}={env[k]}" for k in BLAS_VARIABLES if k in env)
-    print(f"gate: {pinned} " + " ".join(cmd), flush=True)
-    return subprocess.run(cmd, env=env).returncode
+    env = _asv_env(args)
+    shown = " ".join(f"{k}={env[k]}" for k in (PROFILE_ENV, *BLAS_VARIABLES) if k in env)
+    print(f"gate: {shown} asv run --bench {bench!r} {' '.join(c[:8] for c in order)}",
+          flush=True)
+    try:
+        return subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True).returncode
+    finally:
+        os.unlink(hashfile)
 
 
 def _machines_with(conf, commits):
@@ -240,141 +218,94 @@ def _machines_with(conf, commits):
     return found
 
 
-def _rows(conf, machine, commit, env_name, bench_re):
-    """{(benchmark, N, workers, env): (value, stats, samples)} of one commit."""
+def _point(names, combo):
+    return {k: v.strip("'\"") for k, v in zip(names, combo)}
+
+
+def read_rows(conf, machine, commit, env_name, bench_re, min_n):
+    """``{(split, N, workers, dtype, env): value}`` of one commit, from asv's results.
+
+    Only rows whose asv name (``name(params)``) matches ``bench_re``, with
+    ``N >= min_n``; a failed row is None, a skipped one NaN.
+    """
     from asv.results import iter_results_for_machine_and_hash
 
     rows = {}
     for result in iter_results_for_machine_and_hash(conf.results_dir, machine, commit):
         if env_name and result.env_name != env_name:
             continue
-        for key in result.get_all_result_keys():
-            if not bench_re.search(key):
+        if BENCHMARK not in result.get_all_result_keys():
+            continue
+        params = result.get_result_params(BENCHMARK)
+        values = result.get_result_value(BENCHMARK, params)
+        names = ["impl", "N", "workers", "dtype"]
+        for combo, value in zip(itertools.product(*params), values):
+            if not bench_re.search(f"{BENCHMARK}({', '.join(combo)})"):
                 continue
-            params = result.get_result_params(key)
-            values = result.get_result_value(key, params)
-            stats = result.get_result_stats(key, params)
-            samples = result.get_result_samples(key, params)
-            combos = _product(params)
-            for i, combo in enumerate(combos):
-                n, workers = _n_workers(combo)
-                rows[(key, n, workers, result.env_name)] = (
-                    values[i], stats[i] if stats else None, samples[i] if samples else None,
-                )
+            p = _point(names, combo)
+            n = int(p["N"])
+            if n < min_n:
+                continue
+            rows[(p["impl"], n, int(p["workers"]), p["dtype"], result.env_name)] = value
     return rows
 
 
-def _product(params):
-    import itertools
-
-    return list(itertools.product(*params)) if params else [()]
-
-
-def _n_workers(combo):
-    def num(s):
-        try:
-            return int(float(str(s).strip("'\"")))
-        except ValueError:
-            return None
-
-    n = num(combo[0]) if len(combo) > 0 else None
-    workers = num(combo[1]) if len(combo) > 1 else None
-    return n, workers
-
-
 def _isna(x):
-    return x is None or (isinstance(x, float) and math.isnan(x))
+    return x is None or (isinstance(x, float) and x != x)
 
 
-def _significant(before, after):
-    """asv's test (asv compare's): do the two commits' samples differ?"""
-    (v1, st1, s1), (v2, st2, s2) = before, after
-    if not st1 or not st2:
-        return True  # nothing to test with: the ratio decides
-    if st1.get("repeat", 0) == 1 or st2.get("repeat", 0) == 1:
-        return True  # one sample (--quick): asv compares on the ratio alone
-    from asv import _stats
+def judge(samples, factor):
+    """Judge rows from their rounds: ``samples[row] = (base values, head values)``.
 
-    return _stats.is_different(s1, s2, st1, st2)
-
-
-def _fmt_time(t):
-    if _isna(t):
-        return "failed" if t is None else "n/a"
-    for unit, scale in (("s", 1), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9)):
-        if t >= scale:
-            return f"{t / scale:.3g} {unit}"
-    return f"{t:.3g} s"
-
-
-def _estimate(row, statistic):
-    """The time of one commit's row: asv's value (median) or the fastest sample."""
-    value, _stats_, samples = row
-    if statistic == "min" and samples:
-        clean = [x for x in samples if not _isna(x)]
-        if clean:
-            return min(clean)
-    return value
-
-
-def judge(conf, machine, base, head, env_name, bench_re, factor, min_n,
-          statistic="min", use_stats=True):
-    """Return (judged rows, regressed rows); each row is a dict.
-
-    ``statistic="min"``: the fastest sample of each commit (over every
-    round); noise from other jobs only adds time, so the minimum is the
-    steadiest estimate of a call's cost on a shared machine.
-    ``statistic="median"``: asv's value, plus asv's significance test
-    unless ``use_stats`` is false (what ``asv compare`` does).
+    Returns ``(judged, regressed)``, lists of dicts with ``split``, ``N``,
+    ``workers``, ``dtype``, ``env``, ``before``, ``after`` (median ratios),
+    ``slowdown`` (before / after), ``rounds`` and ``reason``.
     """
-    r1 = _rows(conf, machine, base, env_name, bench_re)
-    r2 = _rows(conf, machine, head, env_name, bench_re)
     judged, regressed = [], []
-    for key in sorted(set(r1) & set(r2), key=lambda k: (k[0], k[3], k[1] or 0, k[2] or 0)):
-        name, n, workers, env = key
-        if n is None or n < min_n:
-            continue
-        b, a = r1[key], r2[key]
-        if _isna(b[0]):
+    for key in sorted(samples):
+        split, n, workers, dtype, env = key
+        base, head = samples[key]
+        row = {"split": split, "N": n, "workers": workers, "dtype": dtype, "env": env,
+               "before": None, "after": None, "slowdown": None,
+               "rounds": (len(base), len(head)), "reason": ""}
+        base = [v for v in base if not _isna(v)]
+        if not base:
             continue  # skipped or failed at BASE: nothing to compare with
-        t1, t2 = _estimate(b, statistic), _estimate(a, statistic)
-        row = {"benchmark": name, "N": n, "workers": workers, "env": env,
-               "before": t1, "after": t2, "ratio": None, "reason": ""}
-        if a[0] is None:
+        row["before"] = statistics.median(base)
+        if any(v is None for v in head):
             row["reason"] = "fails at HEAD"
-            row["after"] = None
             regressed.append(row)
-        elif _isna(a[0]):
-            continue  # skipped at HEAD (profile, missing feature)
+        elif not head or all(_isna(v) for v in head):
+            continue  # skipped at HEAD
         else:
-            row["ratio"] = t2 / t1
-            # With the fastest sample, asv's median must agree: a thread
-            # hand-off is bimodal on these VMs (20 or 40+ us), and one
-            # commit may draw a few fast samples that the other does not;
-            # a real slowdown moves both statistics.
-            median_agrees = statistic != "min" or _isna(a[0]) or _isna(b[0]) or (
-                a[0] / b[0] > factor)
-            if row["ratio"] > factor and median_agrees:
-                if statistic == "min" or not use_stats or _significant(b, a):
-                    row["reason"] = f"slower by more than {factor:g}x"
-                    regressed.append(row)
-                else:
-                    row["reason"] = "over the factor, not significant (asv's test)"
+            row["after"] = statistics.median(v for v in head if not _isna(v))
+            row["slowdown"] = row["before"] / row["after"]
+            if row["slowdown"] > factor:
+                row["reason"] = f"slower by more than {factor:g}x"
+                regressed.append(row)
         judged.append(row)
     return judged, regressed
 
 
-def _row_key(row):
-    return (row["benchmark"], row["N"], row["workers"], row["env"])
+def _row_regex(rows):
+    """An asv --bench regex selecting exactly these rows."""
+    parts = [
+        rf"^{re.escape(BENCHMARK)}\('{re.escape(r['split'])}', {r['N']}, {r['workers']}, "
+        rf"'{re.escape(r['dtype'])}'\)$"
+        for r in rows
+    ]
+    return "|".join(parts)
 
 
 def _print_table(rows, title):
     print(title)
-    header = ("benchmark", "N", "workers", "before", "after", "ratio", "")
+    header = ("split", "N", "workers", "dtype", "before", "after", "slowdown", "rounds", "")
     lines = [header] + [
-        (r["benchmark"], f"{r['N']:.0e}".replace("e+0", "e"), str(r["workers"]),
-         _fmt_time(r["before"]), _fmt_time(r["after"]),
-         "-" if r["ratio"] is None else f"{r['ratio']:.2f}", r["reason"])
+        (r["split"], f"{r['N']:.0e}".replace("e+0", "e"), str(r["workers"]), r["dtype"],
+         "-" if r["before"] is None else f"{r['before']:.3g}",
+         "failed" if r["after"] is None else f"{r['after']:.3g}",
+         "-" if r["slowdown"] is None else f"{r['slowdown']:.2f}",
+         f"{r['rounds'][0]}+{r['rounds'][1]}", r["reason"])
         for r in rows
     ]
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
@@ -382,12 +313,36 @@ def _print_table(rows, title):
         print("  " + "  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip())
 
 
+def _collect(args, conf, machine, base, head, env_filter, env_name, bench, rounds, samples):
+    """Run ``rounds`` alternating rounds of ``bench``; add each round's values to ``samples``."""
+    bench_re = re.compile(bench)
+    for r in range(rounds):
+        order = [base, head] if r % 2 == 0 else [head, base]
+        rc = _measure(args, order, env_name, bench)
+        if rc not in (0, 2):
+            return rc
+        found = None
+        for name in [machine] if machine else _machines_with(conf, [base, head]):
+            found = name
+        if found is None:
+            return 2
+        b = read_rows(conf, found, base, env_filter, bench_re, args.min_n)
+        h = read_rows(conf, found, head, env_filter, bench_re, args.min_n)
+        for key in set(b) | set(h):
+            pair = samples.setdefault(key, ([], []))
+            if key in b:
+                pair[0].append(b[key])
+            if key in h:
+                pair[1].append(h[key])
+    return 0
+
+
 def main(argv=None):
     args = _parse_args(argv)
     if shutil.which("git") is None:
         return _fail("git is not installed")
     try:
-        bench_re = re.compile(args.bench)
+        re.compile(args.bench)
     except re.error as exc:
         return _fail(f"--bench is not a regular expression: {exc}")
     if not os.path.isfile(args.config):
@@ -404,63 +359,52 @@ def main(argv=None):
     # environment it selects are judged.
     env_filter = env_name if env_name and ":" not in env_name else None
 
-    rc = 0
-    if not args.no_run:
-        rc = _measure(args, base, head, env_name)
-        if rc not in (0, 1):
-            print(f"gate: asv continuous exited {rc} (a build or a benchmark failed?); "
-                  "judging what it saved", file=sys.stderr)
-
-    machines = [args.machine] if args.machine else _machines_with(conf, [base, head])
-    if not machines:
-        return _fail(f"no results saved for both {base[:8]} and {head[:8]} "
-                     f"under {conf.results_dir}")
-    if len(machines) > 1:
-        return _fail(f"results of several machines ({', '.join(machines)}): "
-                     "choose one with --machine")
-    judged, regressed = judge(conf, machines[0], base, head, env_filter, bench_re,
-                              args.factor, args.min_n, statistic=args.statistic,
-                              use_stats=not args.no_stats)
+    samples = {}
+    if args.no_run:
+        machines = [args.machine] if args.machine else _machines_with(conf, [base, head])
+        if len(machines) != 1:
+            return _fail(f"results of machines {machines or 'none'} for both commits: "
+                         "choose one with --machine")
+        bench_re = re.compile(args.bench)
+        b = read_rows(conf, machines[0], base, env_filter, bench_re, args.min_n)
+        h = read_rows(conf, machines[0], head, env_filter, bench_re, args.min_n)
+        samples = {k: ([b[k]], [h[k]] if k in h else []) for k in b}
+    else:
+        rc = _collect(args, conf, args.machine, base, head, env_filter, env_name,
+                      args.bench, args.rounds, samples)
+        if rc != 0:
+            return _fail(f"asv run exited {rc} (a build failed?) or left no results")
+    judged, regressed = judge(samples, args.factor)
     for attempt in range(0 if args.no_run else args.confirm):
         if not regressed:
             break
-        flagged = {_row_key(row) for row in regressed}
-        names = sorted({row["benchmark"] for row in regressed})
-        print(f"\ngate: {len(flagged)} row(s) flagged; measuring "
-              f"{', '.join(names)} again to confirm ({attempt + 1}/{args.confirm})",
-              flush=True)
-        alternatives = "|".join(re.escape(name) for name in names)
-        # asv matches --bench against "name(param, ...)" for parametrized
-        # benchmarks, the results against the bare name.
-        rc_confirm = _measure(args, base, head, env_name,
-                              bench=f"^({alternatives})(\\(|$)")
-        if rc_confirm not in (0, 1):
-            return _fail(f"asv continuous exited {rc_confirm} while confirming")
-        again_judged, again = judge(conf, machines[0], base, head, env_filter,
-                                    re.compile(f"^({alternatives})$"), args.factor,
-                                    args.min_n,
-                                    statistic=args.statistic,
-                                    use_stats=not args.no_stats)
-        again_keys = {_row_key(row) for row in again_judged}
-        judged = [row for row in judged if _row_key(row) not in again_keys] + again_judged
-        regressed = [row for row in again if _row_key(row) in flagged]
+        print(f"\ngate: {len(regressed)} row(s) flagged; measuring them {args.rounds} more "
+              f"times to confirm ({attempt + 1}/{args.confirm})", flush=True)
+        flagged = {(r["split"], r["N"], r["workers"], r["dtype"], r["env"]) for r in regressed}
+        rc = _collect(args, conf, args.machine, base, head, env_filter, env_name,
+                      _row_regex(regressed), args.rounds, samples)
+        if rc != 0:
+            return _fail(f"asv run exited {rc} while confirming")
+        again_judged, again = judge({k: samples[k] for k in flagged}, args.factor)
+        judged = [r for r in judged
+                  if (r["split"], r["N"], r["workers"], r["dtype"], r["env"]) not in flagged]
+        judged += again_judged
+        regressed = again
     print()
-    print(f"gate: BASE {base[:8]} ({args.base}) -> HEAD {head[:8]} ({args.head}), "
-          f"machine {machines[0]}, factor {args.factor:g} on the {args.statistic}, "
-          f"N >= {args.min_n:g}, "
-          f"benchmarks {args.bench!r}")
+    print(f"gate: BASE {base[:8]} ({args.base}) -> HEAD {head[:8]} ({args.head}): "
+          f"numpy.dot time / split time, median of the rounds, factor {args.factor:g}, "
+          f"N >= {args.min_n:g}")
     if not judged:
-        return _fail("no row to judge (no benchmark matched, or every size was "
-                     "skipped: check --bench, --min-n and PARALLELDOT_BENCH_PROFILE)")
-    _print_table(judged, f"{len(judged)} rows judged:")
+        return _fail("no row to judge (no benchmark matched, or every point was "
+                     "skipped: check --bench, --min-n and the profile)")
+    judged.sort(key=lambda r: (r["split"], r["dtype"], r["N"], r["workers"]))
+    _print_table(judged, f"{len(judged)} rows judged (before, after: numpy.dot time / split "
+                 "time; slowdown: before / after):")
     print()
     if regressed:
-        _print_table(regressed, f"REGRESSED: {len(regressed)} of {len(judged)} rows "
-                     f"got slower by more than {args.factor:g}x:")
+        _print_table(regressed, f"REGRESSED: {len(regressed)} of {len(judged)} rows got "
+                     f"slower by more than {args.factor:g}x:")
         return 1
-    if rc not in (0, 1):
-        return _fail(f"asv continuous exited {rc}; no judged row regressed, but "
-                     "the measurement is incomplete")
     print(f"gate: OK, no row slower by more than {args.factor:g}x")
     return 0
 

@@ -470,3 +470,17 @@ def test_graph_one_point_per_commit_with_n_and_workers_controls(browser, page, s
         page.wait_for_function(
             f"() => {{ var s = ({_PLOT_SERIES_JS})(); return s && s.length === 2; }}",
             timeout=30_000)
+
+
+def test_every_box_of_the_grid_has_data(browser, page, site):
+    """No empty box: every benchmark's summary graph (the grid's thumbnail) holds a value."""
+    empty = []
+    for name in sorted(site["index"]["benchmarks"]):
+        path = site["html"] / "graphs" / "summary" / f"{name}.json"
+        points = json.loads(path.read_text()) if path.exists() else []
+        if not any(isinstance(v, (int, float)) and math.isfinite(v) for _, v in points):
+            empty.append(name)
+    assert not empty, f"empty boxes in the benchmark grid: {empty}"
+    page.goto(site["url"])
+    page.wait_for_selector(".benchmark-container, .benchmark-grid, a[href*='#']", timeout=30_000)
+    _screenshot(page, "site-grid.png")

@@ -1,14 +1,15 @@
-"""The original example's report -- its table and log-log plot -- from asv results or measured now.
+"""The original example's report -- its table and log-log plot, per dtype -- from asv results or measured now.
 
 The sphinx-gallery example this project grew from ended with a table (rows
 ``N``, columns ``numpy.dot`` and ``futures``) and a log-log plot titled
-"Parallel / numpy dot". This command writes the same report, in two modes.
+"Parallel / numpy dot", for float64 vectors. This command writes the same
+report for each dtype measured, in two modes.
 
 ``from-asv`` reads what ``asv run`` stored::
 
     python tools/report.py from-asv [--results results] [--machine M] [--commit HASH]
-                                    [--env NAME] [--bench REGEX] [--speedup-workers 2]
-                                    [--out docs/asv]
+                                    [--env NAME] [--bench REGEX] [--dtype float64 int32]
+                                    [--workers 2] [--speedup-workers 2] [--out docs/asv]
 
 - ``--results`` defaults to ``results_dir`` of ``asv.conf.json`` (or ``results``);
 - ``--machine`` may be left out when ``results/`` holds one machine;
@@ -17,47 +18,76 @@ The sphinx-gallery example this project grew from ended with a table (rows
 - ``--env`` is an environment name or a unique part of one (e.g.
   ``py3.12-numpy2.4.6``); it may be left out when the commit has results for
   one environment only, otherwise the error lists them;
-- ``--bench`` selects the ``time_`` benchmarks (default ``^bench_dot\\.``).
+- ``--bench`` selects the ``time_`` benchmarks (default ``^bench_dot\\.``);
+- ``--dtype`` keeps these dtypes (default: every dtype with results);
+- ``--workers`` keeps these worker counts in the tables (default: all).
+
+It reads two layouts of the ``time_`` benchmarks:
+
+- the suite's ``bench_dot.TimeDot.time_dot``, parameters ``impl``, ``N``,
+  ``workers``, ``dtype``: the implementation and the dtype are parameters
+  (asv stores them as their repr, ``"'numpy.dot'"``, ``"'float64'"``);
+- the earlier one class per implementation (``bench_dot.NumpyDot.time_numpy_dot``,
+  ``bench_dot.Threads.time_threads``, ...), parameters ``N`` and
+  ``workers``: the implementation is the method's name, the dtype float64.
 
 It writes into ``--out``:
 
-- ``report.md``: provenance (machine, commit, dates, environment) and the table;
-- ``report.csv``: the same table, full precision;
-- ``loglog.png``: seconds against ``N``, log-log, one line per implementation
-  and workers (the example's plot);
+- ``report.md``: provenance (machine, commit, dates, environment, benchmark
+  versions), then one table per dtype, then -- when the results hold
+  ``track_crossover`` -- the crossover size per dtype and workers;
+- ``report.csv``: the tables at full precision, one row per dtype and ``N``
+  (a ``dtype`` column first);
+- ``loglog.png``: one panel per dtype, seconds against ``N``, log-log, one
+  line per implementation and workers (the example's plot, per dtype);
 - ``speedup_by_commit.png``: ``numpy.dot`` time / split time at
   ``--speedup-workers`` across every commit with results for that machine and
-  environment, one panel per split, one line per ``N``.
+  environment: a grid of panels, one row per dtype and one column per split,
+  one line per ``N``.
 
-Table: one row per ``N`` that has a result, one column per implementation and
-workers (``threads w=2``: ``bench_dot.Threads.time_threads`` at
-``workers=2``), values in seconds (asv's result: the median of the samples),
-then one ``speedup`` column per split and workers = ``numpy.dot`` time at the
-same workers (BLAS threads = workers, the suite's fair reference) / split
-time; above 1 the split is faster. A skipped size (outside the asv profile,
-or a feature missing at that commit) is ``n/a``, a failed one ``failed``.
+Table (one per dtype): one row per ``N`` that has a result, one column per
+implementation and workers (``threads w=2``: ``impl='threads'``,
+``workers=2``), values in seconds (asv's result: the median of the
+samples), then one ``speedup`` column per split and workers = ``numpy.dot``
+time at the same workers and dtype (BLAS threads = workers, the suite's
+fair reference) / split time; above 1 the split is faster. A skipped point
+(outside the asv profile, a feature missing at that commit, the control
+series at a dtype other than float64) is ``n/a``, a failed one ``failed``;
+a column with no value at all is left out. The suite's ``per-call pool``
+is the column ``per_call_pool`` (the name of the earlier layout and of the
+direct mode).
+
+Crossover (``bench_speedup.Crossover.track_crossover``): the smallest ``N``
+from which ``parallel_dot(backend="threads")`` beats numpy.dot; the suite
+records 10 times the largest ``N`` of the profile when the split never
+wins, which the report spells out as ``never (> 1e5)``. The largest ``N``
+comes from the profile named in the benchmark's version (``1+quick``).
 
 ``direct`` runs the example's experiment now, without asv::
 
     python tools/report.py direct [--sizes 1e5 1e6 1e7 1e8] [--workers 2]
+                                  [--dtypes float64 float32 int64 int32]
                                   [--impl numpy.dot per_call_pool threads auto processes]
                                   [--repeat 10] [--number 50] [--warmup 1] [--out docs/direct]
 
-For each size (a tqdm progress bar, as in the example) it times each
-implementation like the example's ``measure_time``: ``warmup`` calls, then
-``repeat`` samples of ``number`` calls; the time of a call is the sample's
-time / ``number``, and it keeps their average, deviation, min and max. The
-samples of the implementations are taken in turn (round robin), so that a
-change of the machine's load lands on every column alike. It writes
-``report.md``, ``report.csv`` (averages, or ``--stat min_exec``, and
-speedups), ``measurements.csv`` (every statistic) and ``loglog.png``.
+For each size and dtype (a tqdm progress bar, as in the example) it times
+each implementation like the example's ``measure_time``: ``warmup`` calls,
+then ``repeat`` samples of ``number`` calls; the time of a call is the
+sample's time / ``number``, and it keeps their average, deviation, min and
+max. The samples of the implementations are taken in turn (round robin),
+so that a change of the machine's load lands on every column alike. It
+writes ``report.md`` (one table per dtype), ``report.csv`` (averages, or
+``--stat min_exec``, and speedups; a ``dtype`` column first),
+``measurements.csv`` (every statistic, a ``dtype`` column first) and
+``loglog.png`` (one panel per dtype).
 
 Implementations (``--impl``): ``numpy.dot`` (default BLAS threads, as users
 call it); ``per_call_pool``, the example's split that starts a new thread
-pool at every call (its ``futures`` column); ``threads``, ``auto`` and
-``processes``: ``paralleldot.parallel_dot`` with that backend (``processes``
-on vectors in ``paralleldot.shared_empty``). Vectors are the asv suite's
-seeded float64 vectors (``benchmarks.common.vectors``).
+pool at every call (its ``futures`` column; ``"per-call pool"``, the
+suite's name, is accepted too); ``threads``, ``auto`` and ``processes``:
+``paralleldot.parallel_dot`` with that backend (``processes`` on vectors in
+``paralleldot.shared_empty``). Vectors are the asv suite's seeded vectors
+of each dtype (``benchmarks.common.vectors(n, dtype)``).
 
 Needs matplotlib and tqdm (the ``report`` extra); ``from-asv`` also needs asv.
 """
@@ -80,19 +110,80 @@ import timeit
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 REFERENCE = "numpy.dot"
 TITLE = "Parallel / numpy dot"
+#: The report's name of the example's split (a new thread pool per call).
+PER_CALL_POOL = "per_call_pool"
+#: Other spellings of an implementation -> the report's name.
+IMPL_ALIASES = {"per-call pool": PER_CALL_POOL}
 #: Column order of the implementations (others follow, sorted).
-IMPL_ORDER = ("numpy.dot", "per_call_pool", "threads", "auto", "processes")
+IMPL_ORDER = ("numpy.dot", PER_CALL_POOL, "threads", "auto", "processes")
+#: Order of the dtypes in tables and plots (others follow, sorted).
+DTYPE_ORDER = ("float64", "float32", "int64", "int32", "complex128")
+#: The dtype of a benchmark without a ``dtype`` parameter (the earlier layout).
+DEFAULT_DTYPE = "float64"
+#: The dtypes the direct mode measures unless told otherwise.
+DIRECT_DTYPES = ("float64", "float32", "int64", "int32")
+#: Parameter names of the two layouts of the ``time_`` benchmarks, by count.
+LAYOUTS = {4: ["impl", "N", "workers", "dtype"], 2: ["N", "workers"]}
+#: Parameters a ``time_`` benchmark may have to enter the tables.
+TABLE_PARAMS = {"impl", "N", "workers", "dtype"}
+#: The method of the crossover benchmark, and its parameters.
+CROSSOVER_METHOD = "track_crossover"
+CROSSOVER_PARAMS = ["dtype", "workers"]
+#: A crossover of this many times the largest N means "never" (bench_speedup).
+NEVER_FACTOR = 10
 
 
-# --- the table --------------------------------------------------------------
+# --- names and orders ----------------------------------------------------------
 
 
 def _impl_rank(impl):
     return (IMPL_ORDER.index(impl), "") if impl in IMPL_ORDER else (len(IMPL_ORDER), impl)
 
 
+def dtype_rank(dtype):
+    """Sort key of a dtype name: :data:`DTYPE_ORDER` first, then the others by name."""
+    return (DTYPE_ORDER.index(dtype), "") if dtype in DTYPE_ORDER else (len(DTYPE_ORDER), dtype)
+
+
+def canonical_impl(name):
+    """The report's name of an implementation (``"per-call pool"`` -> ``"per_call_pool"``)."""
+    return IMPL_ALIASES.get(name, name)
+
+
+def dtype_name(name, option="--dtype"):
+    """numpy's name of the dtype ``name`` (``"float"`` -> ``"float64"``).
+
+    Parameters
+    ----------
+    name : str
+        A dtype as given on the command line.
+    option : str
+        The option it came from, for the error message.
+
+    Raises
+    ------
+    SystemExit
+        When numpy does not know ``name``.
+    """
+    import numpy as np
+
+    try:
+        return np.dtype(name).name
+    except TypeError:
+        raise SystemExit(f"{option}: got {name!r}, which is not a numpy dtype "
+                         "(e.g. float64, float32, int64, int32)") from None
+
+
+def _size(n):
+    """``100000`` -> ``"1e5"``, ``30000`` -> ``"3e4"``: the sizes as the tables show them."""
+    return f"{n:.0e}".replace("e+0", "e").replace("e+", "e")
+
+
+# --- the table --------------------------------------------------------------
+
+
 class Table:
-    """Seconds per call, by row ``N`` and column ``(implementation, workers)``.
+    """Seconds per call, by row ``N`` and column ``(implementation, workers)``, for one dtype.
 
     ``values[(impl, workers)][N]`` is a float (seconds), ``nan`` for a
     skipped measurement or ``None`` for a failed one; ``workers`` is
@@ -160,7 +251,7 @@ class Table:
             "|" + "|".join("---:" for _ in header) + "|",
         ]
         for n in self.rows:
-            cells = [f"{n:.0e}".replace("e+0", "e")]
+            cells = [_size(n)]
             cells += [_seconds(self.value(c, n)) for c in self.columns]
             cells += [_ratio(self.speedup(c, n)) for c in self.speedup_columns]
             lines.append("| " + " | ".join(cells) + " |")
@@ -183,6 +274,99 @@ def _ratio(v):
     return "n/a" if not _ok(v) else f"{v:.3g}"
 
 
+def _ordered(tables):
+    """``{dtype: Table}`` in :func:`dtype_rank` order."""
+    return {d: tables[d] for d in sorted(tables, key=dtype_rank)}
+
+
+def tables_csv(tables):
+    """One CSV of several dtypes' tables: a ``dtype`` column first, then each table's columns.
+
+    Parameters
+    ----------
+    tables : dict of str to Table
+        The tables by dtype.
+
+    Returns
+    -------
+    str
+        Header ``dtype, N, <columns>, speedup <columns>`` over the union of
+        the tables' columns (in the tables' order); one row per dtype and
+        ``N``; an empty cell where a table has no such column or no value.
+    """
+    tables = _ordered(tables)
+    columns = sorted({c for t in tables.values() for c in t.columns},
+                     key=lambda c: (_impl_rank(c[0]), c[1] or 0))
+    speedups = [c for c in columns if any(c in t.speedup_columns for t in tables.values())]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["dtype", "N"] + [Table.label(c) for c in columns]
+                    + [f"speedup {Table.label(c)}" for c in speedups])
+    for dtype, table in tables.items():
+        for n in table.rows:
+            cells = [dtype, n]
+            cells += [repr(v) if _ok(v) else "" for v in (table.value(c, n) for c in columns)]
+            cells += [
+                repr(s) if _ok(s) else ""
+                for s in (table.speedup(c, n) if c in table.values else math.nan for c in speedups)
+            ]
+            writer.writerow(cells)
+    return out.getvalue()
+
+
+def tables_markdown(tables, level="##"):
+    """The tables of several dtypes in markdown, each under a ``## <dtype>`` heading."""
+    return "\n".join(
+        f"{level} {dtype}\n\n{table.markdown()}" for dtype, table in _ordered(tables).items()
+    )
+
+
+# --- the crossover -------------------------------------------------------------
+
+
+def crossover_markdown(crossover, largest=None):
+    """The crossover sizes as a markdown table: one row per dtype, one column per workers.
+
+    Parameters
+    ----------
+    crossover : dict of (str, int) to float or None
+        ``track_crossover`` by ``(dtype, workers)``: a size, ``nan``
+        (skipped) or ``None`` (failed).
+    largest : int or None
+        The largest ``N`` of the profile that measured it: a value of
+        :data:`NEVER_FACTOR` times it or more is ``never (> <largest>)``.
+        None: the values are shown as recorded.
+
+    Returns
+    -------
+    str
+        The table, ``""`` when ``crossover`` is empty.
+    """
+    if not crossover:
+        return ""
+    dtypes = sorted({d for d, _ in crossover}, key=dtype_rank)
+    workers = sorted({w for _, w in crossover})
+    lines = [
+        "| dtype | " + " | ".join(f"w={w}" for w in workers) + " |",
+        "|---|" + "|".join("---:" for _ in workers) + "|",
+    ]
+    for dtype in dtypes:
+        cells = [crossover_cell(crossover.get((dtype, w), math.nan), largest) for w in workers]
+        lines.append(f"| {dtype} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def crossover_cell(value, largest=None):
+    """One crossover value as the report shows it: ``3e4``, ``never (> 1e5)``, ``n/a``, ``failed``."""
+    if value is None:
+        return "failed"
+    if math.isnan(value):
+        return "n/a"
+    if largest is not None and value >= NEVER_FACTOR * largest:
+        return f"never (> {_size(largest)})"
+    return _size(value)
+
+
 # --- plots -------------------------------------------------------------------
 
 
@@ -195,89 +379,139 @@ def _pyplot():
     return plt
 
 
-def plot_loglog(table, path, subtitle):
-    """The example's plot: seconds against N, log-log, one line per column."""
+def _grid(panels, max_cols=2):
+    ncols = max(1, min(panels, max_cols))
+    return -(-max(panels, 1) // ncols), ncols
+
+
+def plot_loglog(tables, path, subtitle):
+    """The example's plot for each dtype: seconds against N, log-log, one line per column.
+
+    Parameters
+    ----------
+    tables : dict of str to Table
+        The tables by dtype: one panel each (two panels a row).
+    path : str
+        The PNG to write.
+    subtitle : str
+        The second line of the title (machine, commit, environment).
+
+    Returns
+    -------
+    list of str
+        The dtypes of the panels drawn, in order.
+    """
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    impls = sorted({c[0] for c in table.columns}, key=_impl_rank)
-    workers = sorted({c[1] for c in table.columns if c[1] is not None})
+    tables = _ordered(tables)
+    nrows, ncols = _grid(len(tables))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(7 * ncols, 5 * nrows + 0.6), squeeze=False)
+    axes = [ax for row in axes for ax in row]
+    for ax in axes[len(tables):]:
+        ax.set_visible(False)
+    columns = {c for t in tables.values() for c in t.columns}
+    impls = sorted({c[0] for c in columns}, key=_impl_rank)
+    workers = sorted({c[1] for c in columns if c[1] is not None})
     colors = {impl: f"C{i}" for i, impl in enumerate(impls)}
     styles = {w: s for w, s in zip(workers, ["-", "--", ":", "-."] * 4)}
-    for column in table.columns:
-        points = [(n, table.value(column, n)) for n in table.rows]
-        points = [(n, v) for n, v in points if _ok(v) and v > 0]
-        if not points:
-            continue
-        xs, ys = zip(*points)
-        ax.plot(
-            xs, ys, marker="o", markersize=4, color=colors[column[0]],
-            linestyle=styles.get(column[1], "-"), label=Table.label(column),
-            linewidth=2.5 if column[0] == REFERENCE else 1.5,
-        )
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("N (float64 vectors)")
-    ax.set_ylabel("seconds per call")
-    ax.set_title(f"{TITLE}\n{subtitle}", fontsize=10)
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, ncol=2)
+    drawn = []
+    for ax, (dtype, table) in zip(axes, tables.items()):
+        for column in table.columns:
+            points = [(n, table.value(column, n)) for n in table.rows]
+            points = [(n, v) for n, v in points if _ok(v) and v > 0]
+            if not points:
+                continue
+            xs, ys = zip(*points)
+            ax.plot(
+                xs, ys, marker="o", markersize=4, color=colors[column[0]],
+                linestyle=styles.get(column[1], "-"), label=Table.label(column),
+                linewidth=2.5 if column[0] == REFERENCE else 1.5,
+            )
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(f"N ({dtype} vectors)")
+        ax.set_ylabel("seconds per call")
+        ax.set_title(dtype, fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+        if ax.get_lines():
+            ax.legend(fontsize=8, ncol=2)
+        drawn.append(dtype)
+    fig.suptitle(f"{TITLE}\n{subtitle}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    return drawn
 
 
 def plot_speedup_by_commit(series, path, subtitle):
-    """Speedup over numpy.dot across commits: one panel per split, one line per N.
+    """Speedup over numpy.dot across commits: rows dtypes, columns splits, one line per N.
 
-    ``series`` is a list of ``(label, date, Table)`` ordered by commit date.
+    Parameters
+    ----------
+    series : list of (str, int, dict of str to Table)
+        ``(label, date, tables by dtype)`` per commit, ordered by commit date.
+    path : str
+        The PNG to write.
+    subtitle : str
+        The second line of the title.
+
+    Returns
+    -------
+    list of (str, str)
+        The ``(dtype, split)`` of the panels, row by row. A panel whose
+        split has no result at that dtype says so.
     """
     plt = _pyplot()
+    dtypes = sorted({d for _, _, tables in series for d in tables}, key=dtype_rank)
     splits = sorted(
-        {c[0] for _, _, t in series for c in t.speedup_columns}, key=_impl_rank
+        {c[0] for _, _, tables in series for t in tables.values() for c in t.speedup_columns},
+        key=_impl_rank,
     )
-    sizes = sorted({n for _, _, t in series for n in t.rows})
-    panels = max(len(splits), 1)
-    ncols = min(panels, 2)
-    nrows = -(-panels // ncols)
-    width = max(4.0, min(0.5 * len(series) + 2.5, 8.0))
+    sizes = sorted({n for _, _, tables in series for t in tables.values() for n in t.rows})
+    colors = {n: f"C{i}" for i, n in enumerate(sizes)}
+    nrows, ncols = max(len(dtypes), 1), max(len(splits), 1)
+    width = max(3.5, min(0.45 * len(series) + 2.0, 7.0))
     fig, axes = plt.subplots(
-        nrows, ncols, figsize=(width * ncols, 3.8 * nrows + 0.8), sharey=True, squeeze=False
+        nrows, ncols, figsize=(width * ncols, 3.4 * nrows + 1.0), sharey=True, squeeze=False
     )
-    axes = [ax for row in axes for ax in row]
-    for ax in axes[panels:]:
-        ax.set_visible(False)
     x = list(range(len(series)))
     labels = [label for label, _, _ in series]
-    for ax, impl in zip(axes, splits):
-        for i, n in enumerate(sizes):
-            ys = []
-            for _, _, t in series:
-                cols = [c for c in t.speedup_columns if c[0] == impl]
-                ys.append(t.speedup(cols[0], n) if cols else math.nan)
-            if not any(_ok(y) for y in ys):
-                continue
-            ax.plot(x, ys, marker="o", markersize=4, color=f"C{i}", label=f"N={n:.0e}".replace("e+0", "e"))
-        ax.axhline(1.0, color="black", linewidth=0.8)
-        ax.set_yscale("log")
-        ax.set_title(impl, fontsize=10)
-        ax.set_xticks(x)
-        ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
-        ax.set_xlim(-0.5, len(series) - 0.5)
-        ax.grid(True, which="both", alpha=0.3)
-    for ax in axes[::ncols]:
-        ax.set_ylabel("numpy.dot time / split time")
-    axes[0].legend(fontsize=7)
+    panels = []
+    for row, dtype in zip(axes, dtypes):
+        for ax, impl in zip(row, splits):
+            panels.append((dtype, impl))
+            for n in sizes:
+                ys = []
+                for _, _, tables in series:
+                    table = tables.get(dtype)
+                    cols = [c for c in table.speedup_columns if c[0] == impl] if table else []
+                    ys.append(table.speedup(cols[0], n) if cols else math.nan)
+                if any(_ok(y) for y in ys):
+                    ax.plot(x, ys, marker="o", markersize=4, color=colors[n], label=f"N={_size(n)}")
+            if not ax.get_lines():
+                ax.text(0.5, 0.5, "no results", transform=ax.transAxes,
+                        ha="center", va="center", color="gray")
+            else:
+                ax.axhline(1.0, color="black", linewidth=0.8)
+                ax.set_yscale("log")
+                ax.legend(fontsize=7)
+            ax.set_title(f"{impl}, {dtype}", fontsize=10)
+            ax.set_xticks(x)
+            ax.set_xticklabels(labels, rotation=60, ha="right", fontsize=7)
+            ax.set_xlim(-0.5, len(series) - 0.5)
+            ax.grid(True, which="both", alpha=0.3)
+        row[0].set_ylabel("numpy.dot time / split time")
     fig.suptitle(f"Speedup over numpy.dot across commits\n{subtitle}", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    return panels
 
 
 # --- from asv ------------------------------------------------------------------
 
 
 def _param(value):
-    """asv stores parameter values as their repr: ``'1000'`` -> 1000."""
+    """asv stores parameter values as their repr: ``'1000'`` -> 1000, ``"'float64'"`` -> ``'float64'``."""
     try:
         return int(value)
     except ValueError:
@@ -302,39 +536,157 @@ def load_benchmarks(results_dir):
     return data
 
 
-def table_from_results(result, benchmarks=None, bench=r"^bench_dot\."):
-    """A :class:`Table` from one ``asv.results.Results`` (one commit, one environment).
-
-    Keeps the ``time_`` benchmarks whose name matches ``bench``, with
-    parameters ``N`` and ``workers``; with ``benchmarks`` (benchmarks.json),
-    only results of the benchmark's current ``version`` (as asv's graphs do).
-    """
+def _result_keys(result, benchmarks):
+    """The result keys of ``result``; with ``benchmarks``, those of the current versions only."""
     if benchmarks is not None:
-        keys = result.get_result_keys(benchmarks)
-    else:
-        keys = result.get_all_result_keys()
+        return sorted(result.get_result_keys(benchmarks))
+    return sorted(result.get_all_result_keys())
+
+
+def _param_names(key, params, benchmarks, guesses=LAYOUTS):
+    """The parameter names of ``key``: benchmarks.json's, else guessed from their count."""
+    names = (benchmarks or {}).get(key, {}).get("param_names")
+    if names is None:
+        names = guesses.get(len(params))
+    return names
+
+
+def tables_from_results(result, benchmarks=None, bench=r"^bench_dot\."):
+    """The tables, one per dtype, of one ``asv.results.Results`` (one commit, one environment).
+
+    Parameters
+    ----------
+    result : asv.results.Results
+        The results of one commit in one environment.
+    benchmarks : dict, optional
+        ``results/benchmarks.json`` (:func:`load_benchmarks`): only results
+        of a benchmark's current ``version`` are kept (as asv's graphs do),
+        and the parameter names come from it. Without it, every result is
+        kept and four parameters are taken as ``impl, N, workers, dtype``,
+        two as ``N, workers``.
+    bench : str
+        Regular expression of the benchmark names to read; only ``time_``
+        benchmarks are read.
+
+    Returns
+    -------
+    dict of str to Table
+        By dtype, in :data:`DTYPE_ORDER`. A benchmark enters when its
+        parameters are ``N`` and ``workers`` plus, optionally, ``impl``
+        (otherwise the implementation is the method's name:
+        ``time_numpy_dot`` -> ``numpy.dot``) and ``dtype`` (otherwise
+        float64). Rows (sizes) and columns without any measurement are left
+        out, per dtype.
+    """
     pattern = re.compile(bench)
     values = {}
-    for key in sorted(keys):
+    for key in _result_keys(result, benchmarks):
         if not pattern.search(key) or not key.rsplit(".", 1)[-1].startswith("time_"):
             continue
         params = result.get_result_params(key)
-        names = (benchmarks or {}).get(key, {}).get("param_names") or ["N", "workers"]
-        if not params or "N" not in names or "workers" not in names or len(names) != len(params):
+        names = _param_names(key, params, benchmarks)
+        if (not params or not names or len(names) != len(params)
+                or not {"N", "workers"} <= set(names) or not set(names) <= TABLE_PARAMS):
             continue
-        i_n, i_w = names.index("N"), names.index("workers")
         for combo, value in zip(itertools.product(*params), result.get_result_value(key, params)):
-            n, workers = _param(combo[i_n]), _param(combo[i_w])
-            column = values.setdefault((_impl_name(key), workers), {})
-            column[n] = value
-    # Drop the rows (sizes) and columns with no measurement at all.
-    measured = {n for col in values.values() for n, v in col.items() if _ok(v)}
-    values = {
+            point = {name: _param(v) for name, v in zip(names, combo)}
+            impl = canonical_impl(point.get("impl", _impl_name(key)))
+            dtype = point.get("dtype", DEFAULT_DTYPE)
+            column = values.setdefault(dtype, {}).setdefault((impl, point["workers"]), {})
+            column[point["N"]] = value
+    tables = {dtype: _measured(columns) for dtype, columns in values.items()}
+    return _ordered({dtype: table for dtype, table in tables.items() if table.rows})
+
+
+def _measured(columns):
+    """A :class:`Table` of ``columns`` without the rows (sizes) and columns that have no value."""
+    measured = {n for col in columns.values() for n, v in col.items() if _ok(v)}
+    return Table({
         c: {n: v for n, v in col.items() if n in measured}
-        for c, col in values.items()
+        for c, col in columns.items()
         if any(_ok(v) for v in col.values())
-    }
-    return Table(values)
+    })
+
+
+def table_from_results(result, benchmarks=None, bench=r"^bench_dot\.", dtype=DEFAULT_DTYPE):
+    """The :class:`Table` of one dtype (:func:`tables_from_results`); empty when it has no result."""
+    return tables_from_results(result, benchmarks, bench).get(dtype, Table({}))
+
+
+def crossover_from_results(result, benchmarks=None):
+    """``track_crossover`` of one ``asv.results.Results``, by ``(dtype, workers)``.
+
+    Parameters
+    ----------
+    result : asv.results.Results
+        The results of one commit in one environment.
+    benchmarks : dict, optional
+        ``results/benchmarks.json``: only the current version is read.
+
+    Returns
+    -------
+    crossover : dict of (str, int) to float or None
+        The smallest ``N`` from which the threads split beats numpy.dot,
+        ``nan`` when skipped, ``None`` when failed; empty when the results
+        hold no crossover.
+    version : str or None
+        The benchmark's version (``"1+quick"``), which names its profile.
+    """
+    keys = [k for k in _result_keys(result, benchmarks)
+            if k.rsplit(".", 1)[-1] == CROSSOVER_METHOD]
+    crossover, version = {}, None
+    for key in keys:
+        params = result.get_result_params(key)
+        names = _param_names(key, params, benchmarks, {2: CROSSOVER_PARAMS})
+        if not names or sorted(names) != sorted(CROSSOVER_PARAMS) or len(params) != 2:
+            continue
+        version = result.benchmark_version.get(key) or (benchmarks or {}).get(key, {}).get("version")
+        for combo, value in zip(itertools.product(*params), result.get_result_value(key, params)):
+            point = {name: _param(v) for name, v in zip(names, combo)}
+            crossover[(point["dtype"], point["workers"])] = value
+    return crossover, version
+
+
+def profile_of(version):
+    """The profile named by a benchmark version: ``"2+quick"`` -> ``"quick"`` (None without ``+``)."""
+    if not version or "+" not in version:
+        return None
+    return version.rpartition("+")[2] or None
+
+
+def largest_size(profile, fallback=None):
+    """The largest ``N`` of a profile of the suite (``benchmarks.common.PROFILES``).
+
+    Parameters
+    ----------
+    profile : str or None
+        A profile name (``quick``, ``default``, ``gate``, ``full``).
+    fallback : int or None
+        Returned when the profile is unknown or the suite cannot be imported.
+    """
+    if profile is None:
+        return fallback
+    if ROOT not in sys.path:
+        sys.path.insert(0, ROOT)
+    try:
+        from benchmarks.common import PROFILES
+    except Exception:  # the suite needs paralleldot and numpy; the report may run without
+        return fallback
+    grid = PROFILES.get(profile)
+    return max(grid.sizes) if grid else fallback
+
+
+def _only(tables, dtypes=None, workers=None):
+    """The tables of ``dtypes`` (all when None), with the columns at ``workers`` (all when empty)."""
+    out = {}
+    for dtype, table in tables.items():
+        if dtypes and dtype not in dtypes:
+            continue
+        if workers:
+            table = _measured({c: v for c, v in table.values.items() if c[1] in workers})
+        if table.rows:
+            out[dtype] = table
+    return out
 
 
 def _default_results_dir():
@@ -464,70 +816,151 @@ def _machine_info(results_dir, machine):
         return {}
 
 
+def _requested_dtypes(dtypes, available, where):
+    """The dtypes asked for with ``--dtype``, checked against those with results.
+
+    Parameters
+    ----------
+    dtypes : list of str or None
+        The ``--dtype`` values (None: every dtype of ``available``).
+    available : list of str
+        The dtypes with results.
+    where : str
+        Machine / commit / environment, for the error message.
+
+    Raises
+    ------
+    SystemExit
+        When a dtype asked for has no results.
+    """
+    if not dtypes:
+        return list(available)
+    wanted = list(dict.fromkeys(dtype_name(d) for d in dtypes))
+    missing = [d for d in wanted if d not in available]
+    if missing:
+        raise SystemExit(
+            f"--dtype: got {', '.join(missing)}, which has no results for {where}; "
+            f"dtypes with results: {', '.join(available) or 'none'}"
+        )
+    return wanted
+
+
+def _versions(result, benchmarks, keys):
+    """``name (version v)`` of each of ``keys``, for the provenance."""
+    shown = []
+    for key in keys:
+        version = result.benchmark_version.get(key) or (benchmarks or {}).get(key, {}).get("version")
+        shown.append(f"`{key}` (version {version})" if version else f"`{key}`")
+    return ", ".join(shown)
+
+
 def from_asv(args):
+    """The ``from-asv`` command: report.md, report.csv and the two plots from asv's results.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The options of :func:`build_parser`'s ``from-asv``.
+
+    Returns
+    -------
+    int
+        0; a missing or ambiguous choice raises ``SystemExit`` with the choices.
+    """
     results_dir = args.results or _default_results_dir()
     machine, result, history = select_runs(results_dir, args.machine, args.commit, args.env)
     benchmarks = load_benchmarks(results_dir)
-    table = _only_workers(table_from_results(result, benchmarks, args.bench), args.workers)
-    if not table.rows:
+    where = f"{machine} / {result.commit_hash[:8]} / {result.env_name}"
+    all_tables = tables_from_results(result, benchmarks, args.bench)
+    if not all_tables:
         raise SystemExit(
-            f"no time_ results matching {args.bench!r} with parameters N and workers for "
-            f"{machine} / {result.commit_hash[:8]} / {result.env_name}"
+            f"no time_ results matching {args.bench!r} with parameters N and workers "
+            f"(and optionally impl, dtype) for {where}"
         )
+    dtypes = _requested_dtypes(args.dtype, list(all_tables), where)
+    tables = _only(all_tables, dtypes, args.workers)
+    if not tables:
+        raise SystemExit(
+            f"--workers: got {' '.join(map(str, args.workers))}, which has no results for "
+            f"{', '.join(dtypes)} at {where}"
+        )
+    crossover, crossover_version = crossover_from_results(result, benchmarks)
+    crossover = {
+        (d, w): v for (d, w), v in crossover.items()
+        if (not args.dtype or d in dtypes) and (not args.workers or w in args.workers)
+    }
+    sizes = [n for table in all_tables.values() for n in table.rows]
+    largest = largest_size(profile_of(crossover_version), max(sizes, default=None))
+
     info = _machine_info(results_dir, machine)
     reqs = getattr(result, "_requirements", None) or {}  # no public accessor in asv 0.6
     reqs = ", ".join(f"{k} {v}" if v else k for k, v in sorted(reqs.items())) or "none recorded"
     run_at = _ms_to_iso(max(result.started_at.values(), default=None))
+    pattern = re.compile(args.bench)
+    used = [k for k in _result_keys(result, benchmarks)
+            if pattern.search(k) and k.rsplit(".", 1)[-1].startswith("time_")]
     provenance = [
-        f"- source: asv results in `{results_dir}`, benchmarks matching `{args.bench}`",
+        f"- source: asv results in `{results_dir}`, benchmarks matching `{args.bench}`: "
+        f"{_versions(result, benchmarks, used)}",
         f"- machine: `{machine}` ({info.get('cpu', '?')}, {info.get('num_cpu', '?')} cpus, "
         f"{info.get('os', '?')}, {info.get('arch', '?')})",
         f"- commit: `{result.commit_hash}` (committed {_ms_to_iso(result.date)}); run {run_at}",
         f"- environment: `{result.env_name}` (python {result.params.get('python', '?')}; "
         f"requirements: {reqs})",
+        f"- dtypes: {', '.join(tables)} (one table each)"
+        + (f"; with results: {', '.join(all_tables)}" if list(all_tables) != list(tables) else ""),
         "- values: seconds per call (asv's result, the median of the samples); "
-        "speedup = numpy.dot time at the same workers (BLAS threads = workers) / split time, "
-        "above 1 the split is faster; n/a: skipped (size outside the profile, or feature "
-        "missing at that commit)",
+        "speedup = numpy.dot time at the same workers and dtype (BLAS threads = workers) / "
+        "split time, above 1 the split is faster; n/a: skipped (size outside the profile, "
+        "feature missing at that commit, or the per-call pool control at a dtype other than "
+        "float64); per_call_pool is the suite's `per-call pool`",
     ]
+    sections = [tables_markdown(tables)]
+    if crossover:
+        keys = [k for k in _result_keys(result, benchmarks)
+                if k.rsplit(".", 1)[-1] == CROSSOVER_METHOD]
+        never = (f"`never (> {_size(largest)})`: the split did not win up to the largest N "
+                 f"of the profile ({_size(largest)})" if largest else
+                 "largest N of the run unknown: values as recorded")
+        sections.append(
+            "## Crossover: smallest N from which the threads split beats numpy.dot\n\n"
+            f"{_versions(result, benchmarks, keys)}, by dtype and workers; {never}.\n\n"
+            + crossover_markdown(crossover, largest)
+        )
     subtitle = f"{machine}, {result.commit_hash[:8]}, {result.env_name}"
     os.makedirs(args.out, exist_ok=True)
-    written = _write_table(args.out, table, "Dot product of two vectors: numpy.dot and the futures split (asv)", provenance)
+    title = "Dot product of two vectors: numpy.dot and the futures split (asv)"
+    written = _write_report(args.out, tables, title, provenance, sections)
     png = os.path.join(args.out, "loglog.png")
-    plot_loglog(table, png, subtitle)
+    plot_loglog(tables, png, subtitle)
     written.append(png)
 
     series = []
     for r in history:
-        t = table_from_results(r, benchmarks, args.bench)
-        t = Table({c: t.values[c] for c in t.columns if c[1] == args.speedup_workers})
-        if t.speedup_columns:
-            series.append((f"{r.commit_hash[:8]}\n{_ms_to_iso(r.date)[:10]}", r.date, t))
+        at_workers = _only(tables_from_results(r, benchmarks, args.bench), dtypes,
+                           [args.speedup_workers])
+        at_workers = {d: t for d, t in at_workers.items() if t.speedup_columns}
+        if at_workers:
+            series.append((f"{r.commit_hash[:8]}\n{_ms_to_iso(r.date)[:10]}", r.date, at_workers))
     png = os.path.join(args.out, "speedup_by_commit.png")
     if series:
         plot_speedup_by_commit(series, png, f"{machine}, {result.env_name}, workers={args.speedup_workers}")
         written.append(png)
     else:
         print(f"no speedup at workers={args.speedup_workers}: {png} not written", file=sys.stderr)
-    print(table.markdown())
+    print("\n".join(sections))
     print("wrote " + ", ".join(written))
     return 0
 
 
-def _only_workers(table, workers):
-    """The columns of ``table`` at the given worker counts (all when ``workers`` is empty)."""
-    if not workers:
-        return table
-    return Table({c: v for c, v in table.values.items() if c[1] in workers})
-
-
-def _write_table(out, table, title, provenance):
+def _write_report(out, tables, title, provenance, sections):
+    """Write ``report.md`` (title, provenance, ``sections``) and ``report.csv``; return their paths."""
     md = os.path.join(out, "report.md")
     with open(md, "w") as f:
-        f.write(f"# {title}\n\n" + "\n".join(provenance) + "\n\n" + table.markdown())
+        f.write(f"# {title}\n\n" + "\n".join(provenance) + "\n\n" + "\n".join(sections))
     path = os.path.join(out, "report.csv")
     with open(path, "w") as f:
-        f.write(table.csv())
+        f.write(tables_csv(tables))
     return [md, path]
 
 
@@ -565,28 +998,49 @@ def measure_interleaved(funcs, repeat=10, number=50, warmup=1):
     }
 
 
-IMPLS = ("numpy.dot", "per_call_pool", "threads", "auto", "processes")
+IMPLS = ("numpy.dot", PER_CALL_POOL, "threads", "auto", "processes")
 
 
-def _direct_funcs(n, impls, workers_list):
-    """Name -> callable for one size; also the shared-memory vectors to keep alive."""
+def _direct_funcs(n, dtype, impls, workers_list):
+    """Name -> callable for one size and dtype; also the shared-memory vectors to keep alive.
+
+    Parameters
+    ----------
+    n : int
+        The vectors' length.
+    dtype : str
+        Their dtype; the values are the suite's seeded ones
+        (``benchmarks.common.vectors(n, dtype)``).
+    impls : list of str
+        Implementations among :data:`IMPLS`.
+    workers_list : list of int
+        Worker counts of the splits.
+
+    Returns
+    -------
+    funcs : dict of (str, int or None) to callable
+        One dot product each, by column ``(implementation, workers)``;
+        ``numpy.dot`` has no worker count (default BLAS threads).
+    shared : tuple of numpy.ndarray or None
+        The vectors in ``paralleldot.shared_empty`` memory of ``processes``.
+    """
     import numpy as np
 
     import paralleldot
     from benchmarks.common import per_call_pool_dot, vectors
 
-    a, b = vectors(n)
+    a, b = vectors(n, dtype)
     funcs = {}
     shared = None
     if "processes" in impls:
-        shared = (paralleldot.shared_empty(n, np.float64), paralleldot.shared_empty(n, np.float64))
+        shared = (paralleldot.shared_empty(n, np.dtype(dtype)), paralleldot.shared_empty(n, np.dtype(dtype)))
         shared[0][:], shared[1][:] = a, b
     for impl in impls:
         if impl == "numpy.dot":
             funcs[("numpy.dot", None)] = lambda: np.dot(a, b)
             continue
         for k in workers_list:
-            if impl == "per_call_pool":
+            if impl == PER_CALL_POOL:
                 funcs[(impl, k)] = lambda k=k: per_call_pool_dot(a, b, k)
             elif impl == "processes":
                 sa, sb = shared
@@ -634,33 +1088,60 @@ def _git_describe():
 
 
 def direct(args):
+    """The ``direct`` command: measure now, write report.md, report.csv, measurements.csv, loglog.png.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        The options of :func:`build_parser`'s ``direct``.
+
+    Returns
+    -------
+    int
+        0; an invalid option raises ``SystemExit`` before anything is measured.
+    """
     if ROOT not in sys.path:
         sys.path.insert(0, ROOT)
     import numpy as np
     from tqdm import tqdm
 
     import paralleldot
+    from benchmarks.common import SEED, vectors
 
-    sizes = [int(float(s)) for s in args.sizes]
-    unknown = [i for i in args.impl if i not in IMPLS]
-    if unknown or REFERENCE not in args.impl:
-        raise SystemExit(f"--impl must include numpy.dot and be among {', '.join(IMPLS)}")
+    sizes = []
+    for s in args.sizes:
+        try:
+            sizes.append(int(float(s)))
+        except ValueError:
+            raise SystemExit(f"--sizes: got {s!r}, which is not a number (e.g. 1e5)") from None
+    impls = [canonical_impl(i) for i in args.impl]
+    unknown = [i for i in impls if i not in IMPLS]
+    if unknown or REFERENCE not in impls:
+        raise SystemExit(
+            f"--impl: got {' '.join(args.impl)}; it must include numpy.dot and be among "
+            f"{', '.join(IMPLS)}"
+        )
+    dtypes = list(dict.fromkeys(dtype_name(d, "--dtypes") for d in args.dtypes))
+    points = [(n, dtype) for n in sizes for dtype in dtypes]
     load_before = os.getloadavg()
     started = datetime.datetime.now(datetime.timezone.utc)
     stats = {}
     try:
-        for n in tqdm(sizes, desc="sizes"):
-            funcs, shared = _direct_funcs(n, args.impl, args.workers)
+        bar = tqdm(points, desc="sizes x dtypes", unit="point")
+        for n, dtype in bar:
+            bar.set_postfix_str(f"N={_size(n)} {dtype}")
+            funcs, shared = _direct_funcs(n, dtype, impls, args.workers)
             for column, s in measure_interleaved(funcs, args.repeat, args.number, args.warmup).items():
-                stats[(column, n)] = s
+                stats[(dtype, column, n)] = s
             del funcs, shared
+            vectors.cache_clear()  # at most one size and dtype in memory (1e8: 1.6 GB)
     finally:
         paralleldot.shutdown()
     load_after = os.getloadavg()
     values = {}
-    for (column, n), s in stats.items():
-        values.setdefault(column, {})[n] = s[args.stat]
-    table = Table(values)
+    for (dtype, column, n), s in stats.items():
+        values.setdefault(dtype, {}).setdefault(column, {})[n] = s[args.stat]
+    tables = _ordered({dtype: Table(columns) for dtype, columns in values.items()})
 
     provenance = [
         f"- date: {started.strftime('%Y-%m-%d %H:%M UTC')}; load average before/after: "
@@ -670,32 +1151,42 @@ def direct(args):
         f"- environment: Python {platform.python_version()} ({platform.python_implementation()}), "
         f"numpy {np.__version__}, BLAS {_blas()}, paralleldot {paralleldot.__version__} at {_git_describe()}",
         f"- command: `python tools/report.py {' '.join(args.argv)}`",
-        f"- measurement: per size, each column {args.warmup} warm-up call(s), then {args.repeat} samples "
-        f"of {args.number} calls, taken in turn across columns; values are the {args.stat} seconds per "
-        "call over the samples; speedup = numpy.dot time / split time (above 1 the split is faster)",
+        f"- inputs: dtypes {', '.join(tables)} (one table each), the asv suite's seeded vectors "
+        f"(`benchmarks.common.vectors(N, dtype)`, seed {SEED}: floats uniform in [-1, 1), "
+        "integers in [-100, 100))",
+        f"- measurement: per size and dtype, each column {args.warmup} warm-up call(s), then "
+        f"{args.repeat} samples of {args.number} calls, taken in turn across columns; values are "
+        f"the {args.stat} seconds per call over the samples; speedup = numpy.dot time / split "
+        "time at the same dtype (above 1 the split is faster)",
         "- columns: numpy.dot with default BLAS threads; per_call_pool = the example's split "
         "(a new thread pool per call; its `futures` column); threads, auto, processes = "
         "`paralleldot.parallel_dot` with that backend (processes on shared_empty vectors); "
         "w = workers",
     ]
     os.makedirs(args.out, exist_ok=True)
-    written = _write_table(args.out, table, "Dot product of two vectors: numpy.dot and the futures split (direct)", provenance)
+    title = "Dot product of two vectors: numpy.dot and the futures split (direct)"
+    sections = [tables_markdown(tables)]
+    written = _write_report(args.out, tables, title, provenance, sections)
     path = os.path.join(args.out, "measurements.csv")
+    fields = ["average", "deviation", "min_exec", "max_exec", "repeat", "number", "warmup", "ttime"]
     with open(path, "w") as f:
         writer = csv.writer(f, lineterminator="\n")
-        fields = ["average", "deviation", "min_exec", "max_exec", "repeat", "number", "warmup", "ttime"]
-        writer.writerow(["N", "implementation", "workers"] + fields)
-        for (column, n), s in sorted(stats.items(), key=lambda kv: (kv[0][1], table.columns.index(kv[0][0]))):
-            writer.writerow([n, column[0], "" if column[1] is None else column[1]] + [s[k] for k in fields])
+        writer.writerow(["dtype", "N", "implementation", "workers"] + fields)
+        order = lambda item: (  # noqa: E731
+            dtype_rank(item[0][0]), item[0][2], tables[item[0][0]].columns.index(item[0][1])
+        )
+        for (dtype, column, n), s in sorted(stats.items(), key=order):
+            writer.writerow([dtype, n, column[0], "" if column[1] is None else column[1]]
+                            + [s[k] for k in fields])
     written.append(path)
     png = os.path.join(args.out, "loglog.png")
     plot_loglog(
-        table, png,
+        tables, png,
         f"{os.cpu_count()} cpus {_cpu_model()}, Python {platform.python_version()}, numpy {np.__version__}, "
         f"{started.strftime('%Y-%m-%d')}",
     )
     written.append(png)
-    print(table.markdown())
+    print("\n".join(sections))
     print("wrote " + ", ".join(written))
     return 0
 
@@ -711,13 +1202,14 @@ def build_parser():
     )
     sub = parser.add_subparsers(dest="mode", required=True)
 
-    p = sub.add_parser("from-asv", help="the table and plots from asv's results/")
+    p = sub.add_parser("from-asv", help="the tables and plots from asv's results/")
     p.add_argument("--results", help="asv results directory (default: results_dir of ./asv.conf.json)")
     p.add_argument("--machine", help="machine name (default: the only machine in the results)")
     p.add_argument("--commit", help="commit hash prefix or git ref (default: the newest with results)")
     p.add_argument("--env", help="environment name or a unique part of it")
     p.add_argument("--bench", default=r"^bench_dot\.", help="regex of the time_ benchmarks (default: %(default)s)")
-    p.add_argument("--workers", type=int, nargs="+", help="keep only these worker counts in the table")
+    p.add_argument("--dtype", nargs="+", help="keep only these dtypes (default: every dtype with results)")
+    p.add_argument("--workers", type=int, nargs="+", help="keep only these worker counts in the tables")
     p.add_argument("--speedup-workers", type=int, default=2, help="workers of the across-commits plot")
     p.add_argument("--out", default=os.path.join("docs", "asv"), help="output directory (default: %(default)s)")
     p.set_defaults(func=from_asv)
@@ -725,6 +1217,8 @@ def build_parser():
     p = sub.add_parser("direct", help="run the example's experiment now, without asv")
     p.add_argument("--sizes", nargs="+", default=["1e5", "1e6", "1e7", "1e8"], help="vector lengths")
     p.add_argument("--workers", type=int, nargs="+", default=[2])
+    p.add_argument("--dtypes", nargs="+", default=list(DIRECT_DTYPES),
+                   help=f"dtypes of the vectors (default: {' '.join(DIRECT_DTYPES)})")
     p.add_argument("--impl", nargs="+", default=list(IMPLS), help=f"among {', '.join(IMPLS)}")
     p.add_argument("--repeat", type=int, default=10, help="samples per column (default: %(default)s)")
     p.add_argument("--number", type=int, default=50, help="calls per sample (default: %(default)s)")

@@ -24,7 +24,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks import common  # noqa: E402
+from benchmarks import bench_dask, common  # noqa: E402
 
 asv = pytest.importorskip("asv")
 pytest.importorskip("virtualenv")
@@ -36,6 +36,8 @@ TIMEOUT = 20 * 60
 #: Modules skipped by design when their optional dependency is not in the
 #: environment (asv.conf.json's matrix does not install it).
 OPTIONAL = {"bench_dask.": "distributed"}
+#: The scale-out model's inputs (bench_dask.Model*): no N and workers grid.
+MODEL_PREFIX = "bench_dask.Model"
 
 
 def _python_dirs():
@@ -148,25 +150,39 @@ def test_every_benchmark_succeeds_and_skips_only_by_design(quick_run):
     assert not missing, f"benchmarks without a result: {missing}"
 
     in_profile = set(common.PROFILES[PROFILE])
+    # bench_dask's split benchmarks run a lean grid of (N, workers): see its module doc.
+    dask_lean = {(n, w) for n in bench_dask.LEAN_SIZES if n in in_profile for w in bench_dask.LEAN_WORKERS}
     installed = set(data.get("requirements", {}))
     problems = []
     for name, bench in sorted(benchmarks.items()):
-        assert bench["param_names"][:2] == ["N", "workers"], name
         values = results[name]["result"]
+        if name.startswith(MODEL_PREFIX):
+            # The scale-out model's inputs: no N grid, fixed sizes, every value
+            # measured (without dask only the threads split's).
+            assert "N" not in bench["param_names"], name
+            assert all(v is not None for v in values), f"{name} failed"
+            if "distributed" in installed:
+                assert not any(isinstance(v, float) and math.isnan(v) for v in values), f"{name} skipped"
+            continue
+        assert bench["param_names"][:2] == ["N", "workers"], name
         optional = [dep for prefix, dep in OPTIONAL.items() if name.startswith(prefix)]
         if optional and optional[0] not in installed:
             assert all(v is not None for v in values), f"{name} failed"
             continue
         params = results[name]["params"]
         sizes = [int(x) for x in params[0]]
+        workers = [int(x) for x in params[1]]
         # asv flattens the parameter grid in row-major order (N outermost).
         per_size = len(values) // len(sizes)
         for i, value in enumerate(values):
             n = sizes[i // per_size]
+            by_design = n in in_profile
+            if name.startswith("bench_dask."):
+                by_design = (n, workers[(i % per_size) // (per_size // len(workers))]) in dask_lean
             if value is None:
                 problems.append(f"{name}[{i}] (N={n}) failed")
             elif isinstance(value, float) and math.isnan(value):
-                if n in in_profile:
+                if by_design:
                     problems.append(f"{name}[{i}] (N={n}) skipped, not by design")
             elif n not in in_profile:
                 problems.append(f"{name}[{i}] (N={n}) ran outside the profile")

@@ -760,7 +760,15 @@ def measure_model_inputs():
         except Exception as exc:
             out["errors"]["fixed_cost"] = f"{type(exc).__name__}: {exc}"
         try:
-            out["cost_per_byte"], out["transfer_times"] = cost_per_byte(c)
+            per_byte, out["transfer_times"] = cost_per_byte(c)
+            if per_byte > 0:
+                out["cost_per_byte"] = per_byte
+            else:  # noise larger than the transfer: no usable slope
+                (small, t_small), (large, t_large) = sorted(out["transfer_times"].items())
+                out["errors"]["cost_per_byte"] = (
+                    f"the scatter of {large} bytes ({t_large:.3g} s) was not slower than that of "
+                    f"{small} bytes ({t_small:.3g} s): the machine was too noisy, measure again"
+                )
         except Exception as exc:
             out["errors"]["cost_per_byte"] = f"{type(exc).__name__}: {exc}"
     try:
@@ -858,3 +866,24 @@ class ModelThreadsFixedCost(_Model):
 
     track_threads_fixed_cost.pretty_name = "scale-out model: threads split fixed cost (1024 elements, all cores)"
     track_threads_fixed_cost.unit = "seconds"
+
+
+def model_check(c, n=None, samples=5):
+    """Isolated ``parallel_dot(backend="dask")`` calls with one large chunk on one worker.
+
+    For ``tools/scaleout.py direct``, which compares them with what the
+    model predicts from the small inputs (K = 1: the fixed cost, the bytes
+    moved, the bytes read). Returns ``{"dask arrays": s, "numpy vectors":
+    s, "n": n}`` (best of ``samples`` isolated calls; the dask arrays are one
+    persisted block pair on one worker; the numpy vectors are scattered in
+    one pair at each call), or None without the backend.
+    """
+    n = BANDWIDTH_N if n is None else n
+    try:
+        require_dask()
+    except NotImplementedError:
+        return None
+    x, y = persisted_vectors(n, 1, c)
+    a, b = common.vectors(n)
+    on_cluster, sent = isolated_times([_dask_dot(x, y, 1, c), _dask_dot(a, b, 1, c)], samples)
+    return {"dask arrays": min(on_cluster), "numpy vectors": min(sent), "n": n}

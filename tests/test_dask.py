@@ -754,7 +754,7 @@ def test_model_inputs_do_not_need_the_dask_backend(bench, monkeypatch):
     bench_dask, common, _ = bench
     monkeypatch.setattr(paralleldot, "BACKENDS", ("serial", "threads"))
     monkeypatch.setattr(bench_dask, "MODEL_SAMPLES", 2)
-    monkeypatch.setattr(bench_dask, "TRANSFER_SIZES", (10**4, 10**5))
+    monkeypatch.setattr(bench_dask, "TRANSFER_SIZES", (10**5, 10**6))
     monkeypatch.setattr(bench_dask, "BANDWIDTH_N", 10**5)
     cache = {"model": bench_dask.measure_model_inputs(), "ratios": bench_dask.measure_ratios()}
     assert cache["model"]["skipped"] is None and not cache["model"]["errors"]
@@ -808,3 +808,36 @@ def test_failed_measurements_fail_their_benchmark_only(bench):
     assert bench_dask.ModelTransfer().track_cost_per_byte(cache) == pytest.approx(0.1)
     with pytest.raises(RuntimeError, match=r"N=100000, workers=2 failed: TimeoutError: slow"):
         bench_dask.ThreadsOverDask().setup(cache, 10**5, 2)
+
+
+def test_a_noisy_transfer_slope_is_an_error_not_a_value(bench, monkeypatch):
+    bench_dask, _, _ = bench
+    monkeypatch.setattr(bench_dask, "MODEL_SAMPLES", 1)
+    monkeypatch.setattr(bench_dask, "BANDWIDTH_N", 10**4)
+    monkeypatch.setattr(bench_dask, "cost_per_byte", lambda c: (-1e-9, {8: 0.002, 80: 0.001}))
+    model = bench_dask.measure_model_inputs()
+    assert model["cost_per_byte"] is None
+    assert "scatter of 80 bytes (0.001 s) was not slower than that of 8 bytes" in model["errors"]["cost_per_byte"]
+    with pytest.raises(RuntimeError, match="measuring cost_per_byte failed: the scatter of 80 bytes"):
+        bench_dask.ModelTransfer().setup({"model": model})
+
+
+def test_scaleout_direct_end_to_end(bench, tmp_path, monkeypatch, capsys):
+    """tools/scaleout.py direct: measures (small sizes here), reports, and its JSON gives the same report."""
+    bench_dask, common, _ = bench
+    monkeypatch.setattr(bench_dask, "MODEL_SAMPLES", 2)
+    monkeypatch.setattr(bench_dask, "TRANSFER_SIZES", (10**5, 10**6))
+    monkeypatch.setattr(bench_dask, "BANDWIDTH_N", 10**5)
+    monkeypatch.syspath_prepend(os.path.join(ROOT, "tools"))
+    import scaleout
+
+    inputs_file, report_file = tmp_path / "inputs.json", tmp_path / "report.md"
+    assert scaleout.main(["direct", "--json", str(inputs_file), "--out", str(report_file)]) == 0
+    text = report_file.read_text()
+    for expected in ("- date: ", "- commit: ", "- load average", f"dask {dask.__version__}",
+                     "## Check on this machine: one worker, one chunk of N = 1e+05",
+                     "| K | already distributed: dask | already distributed: parallel_dot |", "| 16 | "):
+        assert expected in text, expected
+    assert scaleout.main(["from-json", str(inputs_file)]) == 0
+    assert capsys.readouterr().out.strip() == text.strip()
+    assert bench_dask._clusters == {}  # closed after measuring

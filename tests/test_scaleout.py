@@ -285,3 +285,19 @@ def test_cli_help_runs_as_a_script():
     )
     assert done.returncode == 0, done.stderr
     assert "direct" in done.stdout and "from-asv" in done.stdout and "from-json" in done.stdout
+
+
+def test_check_table_by_hand():
+    fixed = {**FIXED, ("parallel_dot, dask arrays", 1): 0.005, ("parallel_dot, dask arrays", 8): 0.02,
+             ("parallel_dot, numpy vectors", 1): 0.008, ("parallel_dot, numpy vectors", 8): 0.03}
+    inputs = _inputs(fixed_cost=fixed, check={"dask arrays": 0.020, "numpy vectors": 0.2, "n": 10**7})
+    table = scaleout.check_table(inputs)
+    # arrays: 0.005 + 1.6e8 B / 1e10 B/s = 0.021 s; sent: + 1.6e8 B * 0.25e-9 s/B = 0.064 s
+    assert "| dask arrays, one block pair on the worker | 21 ms | 20 ms | 0.95 |" in table
+    assert "| numpy vectors, sent in the call | 64 ms | 200 ms | 3.12 |" in table
+    assert scaleout.check_table(_inputs()) == ""  # not measured
+    assert scaleout.check_table(_inputs(check={"dask arrays": 0.02, "numpy vectors": 0.2, "n": 10})) == ""
+    # It survives the JSON round trip and shows in the report.
+    again = scaleout.Inputs.from_json(json.loads(json.dumps(inputs.to_json())))
+    assert again.check == inputs.check and again.fixed_cost == inputs.fixed_cost
+    assert "## Check on this machine" in scaleout.report(again)

@@ -276,6 +276,8 @@ class Inputs:
     threads_fixed_s: float
     provenance: list = dataclasses.field(default_factory=list)
     transfer_times: dict = dataclasses.field(default_factory=dict)
+    #: Optional: ``bench_dask.model_check``'s large single-chunk calls, for :func:`check_table`.
+    check: dict = None
 
     def chunk_counts(self, inputs):
         """The chunk counts measured for ``inputs``, sorted."""
@@ -298,6 +300,7 @@ class Inputs:
             "threads_fixed_s": self.threads_fixed_s,
             "transfer_times": [[b, t] for b, t in sorted(self.transfer_times.items())],
             "provenance": [list(p) for p in self.provenance],
+            "check": self.check,
         }
 
     @classmethod
@@ -311,12 +314,13 @@ class Inputs:
                 threads_fixed_s=data["threads_fixed_s"],
                 transfer_times={int(b): t for b, t in data.get("transfer_times", [])},
                 provenance=[tuple(p) for p in data.get("provenance", [])],
+                check=data.get("check"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a scale-out inputs file: {type(exc).__name__}: {exc}") from None
 
     @classmethod
-    def from_measurement(cls, measured, provenance=()):
+    def from_measurement(cls, measured, provenance=(), check=None):
         """From the dict of ``bench_dask.measure_model_inputs``; raises ValueError if an input is missing."""
         problems = dict(measured.get("errors", {}))
         if measured.get("skipped"):
@@ -340,6 +344,7 @@ class Inputs:
             threads_fixed_s=measured["threads_fixed_cost"],
             transfer_times=dict(measured.get("transfer_times", {})),
             provenance=list(provenance),
+            check=check,
         )
 
 
@@ -436,6 +441,38 @@ def inputs_table(inputs):
     return "\n".join(lines) + "\n"
 
 
+def check_table(inputs):
+    """Markdown: the model's prediction for one large chunk on one worker (K = 1) against the measured call.
+
+    Empty when ``inputs.check`` is None (only ``direct`` measures it) or
+    paralleldot's fixed costs are missing. Predicted: ``F(1) + b N / B_m``
+    for the dask arrays, plus ``b N p`` for the numpy vectors sent in the
+    call.
+    """
+    check = inputs.check
+    if not check:
+        return ""
+    n = check["n"]
+    nbytes = BYTES_PER_ELEMENT * n
+    rows = []
+    for label, key, sent in (("dask arrays, one block pair on the worker", PD_ARRAYS, False),
+                             ("numpy vectors, sent in the call", PD_NUMPY, True)):
+        f1 = inputs.fixed_cost.get((key, 1))
+        measured = check.get(label.split(",")[0])
+        if not _ok(f1) or not _ok(measured):
+            continue
+        predicted = f1 + nbytes / inputs.worker_Bps + (nbytes * inputs.per_byte_s if sent else 0.0)
+        rows.append(f"| {label} | {predicted * 1e3:.3g} ms | {measured * 1e3:.3g} ms | {measured / predicted:.2f} |")
+    if not rows:
+        return ""
+    return (
+        f"## Check on this machine: one worker, one chunk of N = {n:.0e} (K = 1)\n\n"
+        "`parallel_dot(backend=\"dask\", workers=1)`, best of isolated calls, against the model's "
+        "F(1) + 16 N / B_m (+ 16 N p when the vectors are sent):\n\n"
+        "| call | model | measured | measured / model |\n|---|---:|---:|---:|\n" + "\n".join(rows) + "\n"
+    )
+
+
 def report(inputs, title="When would scale-out pay: K machines against one", ram_bytes=None):
     """The whole Markdown report: provenance, inputs, the two crossover tables."""
     out = [f"# {title}\n"]
@@ -443,6 +480,9 @@ def report(inputs, title="When would scale-out pay: K machines against one", ram
     out.append("")
     out.append("## Inputs\n")
     out.append(inputs_table(inputs))
+    checked = check_table(inputs)
+    if checked:
+        out.append(checked)
     notes_all = []
     out.append(
         f"## Crossover N: K machines, one dask worker with one thread each "
@@ -523,6 +563,9 @@ def measure_direct():
     started = datetime.datetime.now(datetime.timezone.utc)
     try:
         measured = bench_dask.measure_model_inputs()
+        check = None
+        if not measured["skipped"]:
+            check = bench_dask.model_check(bench_dask.client(bench_dask.MODEL_WORKERS))
     finally:
         bench_dask.close_clusters()
     load_after = os.getloadavg()
@@ -541,7 +584,7 @@ def measure_direct():
                      f"bandwidth on {s['bandwidth_n']:.0e}-element vectors, {s['bandwidth_number']} calls per sample; "
                      f"threads split on {s['threads_workers']} workers"),
     ]
-    return Inputs.from_measurement(measured, provenance)
+    return Inputs.from_measurement(measured, provenance, check)
 
 
 def _one_value(result, key, params, benchmarks):

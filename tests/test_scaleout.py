@@ -301,3 +301,26 @@ def test_check_table_by_hand():
     again = scaleout.Inputs.from_json(json.loads(json.dumps(inputs.to_json())))
     assert again.check == inputs.check and again.fixed_cost == inputs.fixed_cost
     assert "## Check on this machine" in scaleout.report(again)
+
+
+def test_best_of_runs(tmp_path, capsys):
+    slow = _inputs(
+        fixed_cost={**FIXED, ("on the cluster", 1): 0.007}, per_byte_s=0.5e-9, worker_Bps=8 * GB,
+        threads_Bps=12 * GB, threads_fixed_s=1e-4, provenance=[("source", "x"), ("date", "run A")],
+    )
+    fast = _inputs(threads_Bps=10 * GB, threads_fixed_s=0.0, provenance=[("source", "y"), ("date", "run B")])
+    best = scaleout.best_of([slow, fast])
+    assert best.fixed_cost[("on the cluster", 1)] == 0.005 and best.per_byte_s == 0.25e-9
+    assert best.worker_Bps == 10 * GB and best.threads_Bps == 12 * GB and best.threads_fixed_s == 0.0
+    assert ("run 1: date", "run A") in best.provenance and ("run 2: date", "run B") in best.provenance
+    with pytest.raises(ValueError, match="at least one run, got none"):
+        scaleout.best_of([])
+    files = []
+    for i, run in enumerate((slow, fast)):
+        files.append(tmp_path / f"run{i}.json")
+        files[-1].write_text(json.dumps(run.to_json()))
+    assert scaleout.main(["from-json", *map(str, files), "--no-ram"]) == 0
+    out = capsys.readouterr().out
+    assert "- source: best value of each input over 2 runs (below)" in out
+    assert "| F: on the cluster, 1 chunk (isolated call) | 5 ms | 5 to 7 | " in out
+    assert "| B_1: threads split bandwidth (1e7 elements, all cores) | 12 GB/s | 10 to 12 | " in out

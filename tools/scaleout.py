@@ -75,9 +75,12 @@ process, one LocalCluster on 127.0.0.1), either by asv (the ``Model*``
 
     python tools/scaleout.py direct [--json inputs.json] [--out docs/scaleout-table.md]
     python tools/scaleout.py from-asv [--results results] [--machine M] [--env E] [--commit C] [--out FILE]
-    python tools/scaleout.py from-json inputs.json [--out FILE]
+    python tools/scaleout.py from-json inputs.json [more.json ...] [--out FILE]
 
-Each prints (or writes to ``--out``) the inputs with their provenance and
+With several files, ``from-json`` keeps the best value of each input over
+the runs (smallest costs, largest bandwidths: the least disturbed
+estimates on a shared machine, as best-of-samples within a run) and shows
+each input's range. Each prints (or writes to ``--out``) the inputs with their provenance and
 the crossover tables in Markdown. ``direct`` needs dask and distributed;
 ``from-asv`` needs asv.
 """
@@ -423,22 +426,91 @@ def crossover_table(inputs, machine_Bps, machines=MACHINES, ram_bytes=None, note
     return "\n".join(lines) + "\n", notes
 
 
-def inputs_table(inputs):
-    """Markdown table of the measured inputs, with the asv benchmark of each."""
+def _input_rows(inputs):
+    """``(label, value in display units, unit, asv benchmark)`` of each input (None: not measured)."""
     rows = [
-        ("c_1: threads split, fixed cost (1024 elements, all cores)", f"{inputs.threads_fixed_s * 1e6:.3g} us", ASV_THREADS_FIXED),
-        ("B_1: threads split bandwidth (1e7 elements, all cores)", f"{inputs.threads_Bps / 1e9:.3g} GB/s", f"{ASV_BANDWIDTH} ({THREADS_READER})"),
-        ("B_m: one dask worker, 1 thread, numpy.dot inside the worker", f"{inputs.worker_Bps / 1e9:.3g} GB/s", f"{ASV_BANDWIDTH} ({WORKER_READER})"),
-        ("p: scatter to a worker, loopback (slope 8 MB to 80 MB)", f"{inputs.per_byte_s * 1e9:.3g} ns/byte ({1 / inputs.per_byte_s / 1e9:.3g} GB/s)" if inputs.per_byte_s > 0 else "0", ASV_TRANSFER),
+        ("c_1: threads split, fixed cost (1024 elements, all cores)", inputs.threads_fixed_s * 1e6, "us", ASV_THREADS_FIXED),
+        ("B_1: threads split bandwidth (1e7 elements, all cores)", inputs.threads_Bps / 1e9, "GB/s", f"{ASV_BANDWIDTH} ({THREADS_READER})"),
+        ("B_m: one dask worker, 1 thread, numpy.dot inside the worker", inputs.worker_Bps / 1e9, "GB/s", f"{ASV_BANDWIDTH} ({WORKER_READER})"),
+        ("p: scatter to a worker, loopback (slope 8 MB to 80 MB)", inputs.per_byte_s * 1e9, "ns/byte", ASV_TRANSFER),
     ]
-    for (kind, chunks), value in sorted(inputs.fixed_cost.items()):
-        if _ok(value):
-            rows.append((f"F: {kind}, {chunks} chunk{'s' if chunks > 1 else ''} (isolated call)", f"{value * 1e3:.3g} ms", f"{ASV_FIXED} ({kind!r}, {chunks})"))
-    lines = ["| input | value | asv benchmark |", "|---|---:|---|"]
-    lines += [f"| {a} | {b} | `{c}` |" for a, b, c in rows]
+    for kind in (DASK_ARRAYS, DASK_SCATTERED, PD_ARRAYS, PD_NUMPY):
+        for chunks in sorted(k for (i, k) in inputs.fixed_cost if i == kind):
+            value = inputs.fixed_cost[(kind, chunks)]
+            rows.append((
+                f"F: {kind}, {chunks} chunk{'s' if chunks > 1 else ''} (isolated call)",
+                value * 1e3 if _ok(value) else None, "ms", f"{ASV_FIXED} ({kind!r}, {chunks})",
+            ))
     for nbytes, seconds in sorted(inputs.transfer_times.items()):
-        lines.append(f"| scatter of {_size(nbytes)} to a worker (best) | {seconds * 1e3:.3g} ms | (inside `{ASV_TRANSFER}`) |")
+        rows.append((f"scatter of {_size(nbytes)} to a worker (best)", seconds * 1e3, "ms", f"inside {ASV_TRANSFER}"))
+    return rows
+
+
+def inputs_table(inputs, runs=()):
+    """Markdown table of the measured inputs, with the asv benchmark of each.
+
+    With ``runs`` (the :class:`Inputs` that :func:`best_of` combined into
+    ``inputs``), a column gives each input's range over the runs.
+    """
+    spread = {}
+    for run in runs:
+        for label, value, _, _ in _input_rows(run):
+            if value is not None:
+                lo, hi = spread.get(label, (value, value))
+                spread[label] = (min(lo, value), max(hi, value))
+    header = "| input | value | " + ("range over the runs | " if runs else "") + "asv benchmark |"
+    lines = [header, "|---|---:|" + ("---:|" if runs else "") + "---|"]
+    for label, value, unit, bench in _input_rows(inputs):
+        if value is None:
+            continue
+        cells = [label, f"{value:.3g} {unit}"]
+        if runs:
+            lo, hi = spread.get(label, (math.nan, math.nan))
+            cells.append(f"{lo:.3g} to {hi:.3g}")
+        cells.append(f"`{bench}`")
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def best_of(runs):
+    """One :class:`Inputs` from several runs: the best value of each input, as best-of-samples does.
+
+    The least disturbed estimate of each quantity on a shared machine:
+    the smallest fixed costs, cost per byte and times, the largest
+    bandwidths. The provenance lists every run.
+    """
+    if not runs:
+        raise ValueError("best_of needs at least one run, got none")
+    fixed = {}
+    for run in runs:
+        for key, value in run.fixed_cost.items():
+            if _ok(value):
+                fixed[key] = min(fixed.get(key, value), value)
+    transfer = {}
+    for run in runs:
+        for key, value in run.transfer_times.items():
+            transfer[key] = min(transfer.get(key, value), value)
+    checks = [r.check for r in runs if r.check]
+    check = None
+    if checks and len({c["n"] for c in checks}) == 1:
+        check = {"n": checks[0]["n"]}
+        for key in ("dask arrays", "numpy vectors"):
+            values = [c[key] for c in checks if _ok(c.get(key))]
+            if values:
+                check[key] = min(values)
+    provenance = [("source", f"best value of each input over {len(runs)} runs (below)")]
+    for i, run in enumerate(runs, 1):
+        provenance += [(f"run {i}: {label}", text) for label, text in run.provenance if label != "source"]
+    return Inputs(
+        fixed_cost=fixed,
+        per_byte_s=min(r.per_byte_s for r in runs),
+        worker_Bps=max(r.worker_Bps for r in runs),
+        threads_Bps=max(r.threads_Bps for r in runs),
+        threads_fixed_s=min(r.threads_fixed_s for r in runs),
+        provenance=provenance,
+        transfer_times=transfer,
+        check=check,
+    )
 
 
 def check_table(inputs):
@@ -473,13 +545,13 @@ def check_table(inputs):
     )
 
 
-def report(inputs, title="When would scale-out pay: K machines against one", ram_bytes=None):
-    """The whole Markdown report: provenance, inputs, the two crossover tables."""
+def report(inputs, title="When would scale-out pay: K machines against one", ram_bytes=None, runs=()):
+    """The whole Markdown report: provenance, inputs (their range over ``runs``), check, crossover table."""
     out = [f"# {title}\n"]
     out += [f"- {label}: {text}" for label, text in inputs.provenance]
     out.append("")
     out.append("## Inputs\n")
-    out.append(inputs_table(inputs))
+    out.append(inputs_table(inputs, runs))
     checked = check_table(inputs)
     if checked:
         out.append(checked)
@@ -706,16 +778,22 @@ def cmd_from_asv(args):
 
 
 def cmd_from_json(args):
-    try:
-        with open(args.file) as f:
-            data = json.load(f)
-    except (OSError, ValueError) as exc:
-        raise SystemExit(f"cannot read {args.file}: {exc}") from None
-    try:
-        inputs = Inputs.from_json(data)
-    except ValueError as exc:
-        raise SystemExit(f"{args.file}: {exc}") from None
-    _emit(report(inputs, ram_bytes=_ram_for(inputs, args)), args.out)
+    runs = []
+    for path in args.files:
+        try:
+            with open(path) as f:
+                data = json.load(f)
+        except (OSError, ValueError) as exc:
+            raise SystemExit(f"cannot read {path}: {exc}") from None
+        try:
+            runs.append(Inputs.from_json(data))
+        except ValueError as exc:
+            raise SystemExit(f"{path}: {exc}") from None
+    if len(runs) == 1:
+        inputs, runs = runs[0], ()
+    else:
+        inputs = best_of(runs)
+    _emit(report(inputs, ram_bytes=_ram_for(inputs, args), runs=runs), args.out)
     return 0
 
 
@@ -741,8 +819,11 @@ def build_parser():
     p.add_argument("--env", help="environment name or a unique part of it")
     p.set_defaults(func=cmd_from_asv)
 
-    p = sub.add_parser("from-json", parents=[common], help="the inputs from a JSON file written by direct --json")
-    p.add_argument("file")
+    p = sub.add_parser(
+        "from-json", parents=[common],
+        help="the inputs from JSON files written by direct --json (several: the best value of each input)",
+    )
+    p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(func=cmd_from_json)
     return parser
 

@@ -324,3 +324,16 @@ def test_best_of_runs(tmp_path, capsys):
     assert "- source: best value of each input over 2 runs (below)" in out
     assert "| F: on the cluster, 1 chunk (isolated call) | 5 ms | 5 to 7 | " in out
     assert "| B_1: threads split bandwidth (1e7 elements, all cores) | 12 GB/s | 10 to 12 | " in out
+
+
+def test_the_published_table_is_regenerated_from_the_saved_runs(tmp_path):
+    """docs/scaleout/report.md is what from-json makes of docs/scaleout/run*.json, and docs/scaleout.md shows it."""
+    runs = sorted((ROOT / "docs" / "scaleout").glob("run*.json"))
+    assert len(runs) >= 2
+    out = tmp_path / "report.md"
+    assert scaleout.main(["from-json", *map(str, runs), "--out", str(out)]) == 0
+    published = (ROOT / "docs" / "scaleout" / "report.md").read_text()
+    assert out.read_text() == published
+    page = (ROOT / "docs" / "scaleout.md").read_text()
+    table = [line for line in published.splitlines() if line.startswith("| ")]
+    assert len(table) > 20 and all(line in page for line in table)

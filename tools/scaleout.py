@@ -281,6 +281,8 @@ class Inputs:
     transfer_times: dict = dataclasses.field(default_factory=dict)
     #: Optional: ``bench_dask.model_check``'s large single-chunk calls, for :func:`check_table`.
     check: dict = None
+    #: Optional: RAM of the measured machine, bytes (crossovers above it are marked).
+    ram_bytes: int = None
 
     def chunk_counts(self, inputs):
         """The chunk counts measured for ``inputs``, sorted."""
@@ -304,6 +306,7 @@ class Inputs:
             "transfer_times": [[b, t] for b, t in sorted(self.transfer_times.items())],
             "provenance": [list(p) for p in self.provenance],
             "check": self.check,
+            "ram_bytes": self.ram_bytes,
         }
 
     @classmethod
@@ -318,12 +321,13 @@ class Inputs:
                 transfer_times={int(b): t for b, t in data.get("transfer_times", [])},
                 provenance=[tuple(p) for p in data.get("provenance", [])],
                 check=data.get("check"),
+                ram_bytes=data.get("ram_bytes"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not a scale-out inputs file: {type(exc).__name__}: {exc}") from None
 
     @classmethod
-    def from_measurement(cls, measured, provenance=(), check=None):
+    def from_measurement(cls, measured, provenance=(), check=None, ram_bytes=None):
         """From the dict of ``bench_dask.measure_model_inputs``; raises ValueError if an input is missing."""
         problems = dict(measured.get("errors", {}))
         if measured.get("skipped"):
@@ -348,6 +352,7 @@ class Inputs:
             transfer_times=dict(measured.get("transfer_times", {})),
             provenance=list(provenance),
             check=check,
+            ram_bytes=ram_bytes,
         )
 
 
@@ -510,6 +515,7 @@ def best_of(runs):
         provenance=provenance,
         transfer_times=transfer,
         check=check,
+        ram_bytes=min((r.ram_bytes for r in runs if r.ram_bytes), default=None),
     )
 
 
@@ -569,7 +575,7 @@ def report(inputs, title="When would scale-out pay: K machines against one", ram
         "the caller scatters all 16 N bytes at each call. \"dask\" columns use dask's own calls, "
         "\"parallel_dot\" columns the same call through paralleldot's backend. 100 Gb/s and 10 Gb/s "
         "are assumed links (per byte: max(loopback, 8 / rate)), not measurements."
-        + (f" `*`: more than this machine's RAM ({_size(ram_bytes)})." if ram_bytes else "")
+        + (f" `*`: more than the measured machine's RAM ({_size(ram_bytes)})." if ram_bytes else "")
         + "\n"
     )
     if notes_all:
@@ -656,7 +662,7 @@ def measure_direct():
                      f"bandwidth on {s['bandwidth_n']:.0e}-element vectors, {s['bandwidth_number']} calls per sample; "
                      f"threads split on {s['threads_workers']} workers"),
     ]
-    return Inputs.from_measurement(measured, provenance, check)
+    return Inputs.from_measurement(measured, provenance, check, _ram_bytes())
 
 
 def _one_value(result, key, params, benchmarks):
@@ -731,7 +737,15 @@ def inputs_from_asv(results_dir, machine=None, commit=None, env=None):
         threads_Bps=threads * 1e9,
         threads_fixed_s=threads_fixed,
         provenance=provenance,
+        ram_bytes=_int_or_none(info.get("ram")),
     )
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 # --- command line -------------------------------------------------------------------------
@@ -748,7 +762,8 @@ def _emit(text, out):
 
 
 def _ram_for(inputs, args):
-    return None if args.no_ram else _ram_bytes()
+    """RAM of the measured machine (recorded in the inputs), or None with --no-ram."""
+    return None if args.no_ram else inputs.ram_bytes
 
 
 def cmd_direct(args):
@@ -806,7 +821,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="mode", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--out", help="write the Markdown report to this file (default: print it)")
-    common.add_argument("--no-ram", action="store_true", help="do not mark crossovers above this machine's RAM")
+    common.add_argument("--no-ram", action="store_true", help="do not mark crossovers above the measured machine's RAM")
 
     p = sub.add_parser("direct", parents=[common], help="measure the inputs now (needs dask), then the tables")
     p.add_argument("--json", help="also save the measured inputs to this JSON file (for from-json)")

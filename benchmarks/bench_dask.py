@@ -1,4 +1,4 @@
-"""backend="dask" against the threads split and numpy.dot, over N and workers.
+"""backend="dask" against the threads split and numpy.dot, and the inputs of the scale-out model.
 
 Two kinds of input, each its own class:
 
@@ -12,19 +12,80 @@ Two kinds of input, each its own class:
 
 The cluster is a ``distributed.LocalCluster`` like the backend's embedded
 one (``workers`` worker processes with one thread each, everything on
-127.0.0.1, no dashboard), started once per benchmark process in ``setup``
-(outside timing) and passed with ``client=``. It is closed when the
-process ends.
+127.0.0.1, no dashboard), started once per process (outside timing) and
+passed with ``client=``. It is closed when the process ends.
 
-The ``track_`` classes time dask and its reference side by side in one
-process (:func:`common.speedup`, best of interleaved samples) and return
-``time(reference) / time(dask)``: above 1 dask is faster.
+The ``track_`` ratio classes time dask and its reference side by side in
+one process (best of interleaved samples, as :func:`common.speedup`) and
+return ``time(reference) / time(dask)``: above 1 dask is faster.
 
 Environments without dask, and commits without the dask backend, skip
-every benchmark here (``NotImplementedError`` in ``setup``).
+these (``NotImplementedError`` in ``setup``).
+
+Cost: one cluster per process, few processes
+--------------------------------------------
+asv runs every parameter set in its own process, and a process that uses
+dask starts a cluster (about 1.5 s here, plus 0.5 s to import dask and
+0.3 s to close it). So:
+
+- the timed and ratio classes keep the suite's grid (``N`` x ``workers``)
+  but, unless ``PARALLELDOT_BENCH_DASK_GRID=full`` is exported, run only
+  ``workers = 2`` (this machine's cores) and the sizes 1e5, 1e7 and 1e8
+  that the profile selects (1e5 in ``quick``, 1e5 and 1e7 in ``default``;
+  a profile with none of them runs its largest size up to 1e7): the *lean
+  grid*. The rest is skipped (``n/a``) before dask is imported;
+- the four ratio classes and the ``Model*`` classes (below) share one
+  ``setup_cache`` (:class:`_Measured`): one process, one cluster per
+  ``workers``, measures the model's inputs and every ratio of the grid;
+  the classes only report them, each parameter set in a light process;
+- everything runs one round (``rounds = 1``).
+
+Quiet machine, 2 cores (2026-11-26): the whole module takes about 13 s of
+``asv run`` per commit and environment in the ``quick`` profile, 21 s in
+``default``, 6 s at a commit without the dask backend.
+
+The scale-out model's inputs
+----------------------------
+The ``Model*`` classes report what decides when K machines beat one
+(``tools/scaleout.py`` turns them into a crossover table; the model, its
+assumptions and its inputs measured on this machine are in
+``docs/scaleout.md``). All are measured in one process
+(:func:`measure_model_inputs`), on one cluster of ``MODEL_WORKERS``
+workers:
+
+- ``ModelFixedCost.track_fixed_cost``: seconds of one isolated call on tiny
+  data, ``chunks`` = 1 or 8 block pairs, either already on the cluster (a
+  ``numpy.dot`` per block pair held by the workers, gather, release) or
+  scattered in the call (scatter the pairs, ``numpy.dot`` per pair, gather,
+  release: what the backend does for numpy vectors);
+- ``ModelTransfer.track_cost_per_byte``: ns per byte of scattering a chunk
+  to a worker, the slope between an 8 MB and an 80 MB chunk;
+- ``ModelBandwidth.track_bandwidth``: GB/s of ``numpy.dot`` on one dask
+  worker with one thread (timed inside the worker) and of the threads
+  split on all cores of this machine, measured side by side;
+- ``ModelThreadsFixedCost.track_threads_fixed_cost``: seconds of the
+  threads split on tiny vectors (the one-machine reference's own fixed
+  cost).
+
+They call dask itself (``Client.scatter``, ``Client.map`` with
+``numpy.dot``), not paralleldot's dask backend: they need dask, not the
+backend, so their history goes back to the first commits. Only the threads
+reference needs ``backend="threads"``; without dask, it is measured alone.
+
+Isolated calls: the dask client sends its messages to the scheduler at
+most once per 10 ms (``BatchedSend(interval="10ms")`` in
+``distributed/client.py``), so tiny calls made back to back are throttled
+to about one per 10 ms whatever their latency. A call that lasts longer
+than that (every call near a crossover) does not wait for it; the fixed
+costs are therefore timed on isolated calls, each after ``PAUSE`` seconds
+idle (untimed), best of ``MODEL_SAMPLES``.
 """
 
 import atexit
+import importlib.util
+import os
+import time
+import timeit
 
 import numpy as np
 
@@ -36,18 +97,93 @@ from . import common
 #: scatters 1.6 GB (N = 1e8) lasts seconds.
 SAMPLES = 7
 
+#: Environment variable: ``full`` runs the dask split benchmarks on the whole grid.
+GRID_ENV = "PARALLELDOT_BENCH_DASK_GRID"
+#: Sizes and workers of the lean grid (see the module doc).
+LEAN_SIZES = (10**5, 10**7, 10**8)
+LEAN_WORKERS = (2,)
+#: Largest size a profile without any of LEAN_SIZES falls back to.
+LEAN_FALLBACK_MAX = 10**7
+
 _clusters = {}  # workers -> (LocalCluster, Client), one per process
 _persisted = {}  # (N, workers) -> (x, y) dask arrays held by the cluster
+
+
+# --- skips and the grid ---------------------------------------------------------
+
+
+def require_distributed():
+    """Skip unless dask and distributed are installed (paralleldot's version does not matter).
+
+    Looks the packages up without importing them: a skipped parameter set
+    does not pay for importing dask.
+    """
+    for name in ("dask", "distributed"):
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            raise NotImplementedError(f"dask is not installed here: no module named {name!r}")
 
 
 def require_dask():
     """Skip unless dask.distributed is installed and the backend exists."""
     common.require_backend("dask")
+    require_distributed()
+
+
+def _in_profile(n):
     try:
-        import dask.array  # noqa: F401
-        import distributed  # noqa: F401
-    except ImportError as exc:
-        raise NotImplementedError(f"dask is not installed here: {exc}") from None
+        common.require_size(n)
+    except NotImplementedError:
+        return False
+    return True
+
+
+def full_grid():
+    """True when ``PARALLELDOT_BENCH_DASK_GRID=full`` (``lean`` or unset: False)."""
+    grid = os.environ.get(GRID_ENV, "").strip().lower()
+    if grid not in ("", "lean", "full"):
+        raise ValueError(f"{GRID_ENV} must be 'lean' or 'full', got {grid!r}")
+    return grid == "full"
+
+
+def lean_sizes(sizes=None):
+    """The sizes of the lean grid in the selected profile.
+
+    ``sizes`` is the parameter grid (default: the suite's). Returns the
+    sizes of :data:`LEAN_SIZES` that the profile runs or, when there is none,
+    the profile's largest size up to :data:`LEAN_FALLBACK_MAX` (so that
+    every benchmark has a value in every profile).
+    """
+    sizes = list(common.Benchmark.params[0] if sizes is None else sizes)
+    chosen = [n for n in sizes if n in LEAN_SIZES and _in_profile(n)]
+    if not chosen:
+        fallback = [n for n in sizes if n <= LEAN_FALLBACK_MAX and _in_profile(n)]
+        chosen = fallback[-1:]
+    return chosen
+
+
+def grid_points():
+    """``(N, workers)`` pairs the dask split benchmarks run (profile, lean or full grid)."""
+    sizes, workers = common.Benchmark.params[0], common.Benchmark.params[1]
+    if full_grid():
+        return [(n, w) for n in sizes if _in_profile(n) for w in workers]
+    return [(n, w) for n in lean_sizes(sizes) for w in workers if w in LEAN_WORKERS]
+
+
+def require_grid(n, workers):
+    """Skip ``(N, workers)`` outside the profile or the lean grid (see the module doc)."""
+    common.require_size(n)
+    if (n, workers) not in grid_points():
+        raise NotImplementedError(
+            f"N={n}, workers={workers} is outside the lean dask grid "
+            f"{grid_points()}; {GRID_ENV}=full runs it"
+        )
+
+
+# --- the cluster ----------------------------------------------------------------
 
 
 def client(workers):
@@ -78,21 +214,26 @@ def close_clusters():
         cluster.close()
 
 
-def persisted_vectors(n, workers):
+def persisted_vectors(n, workers, c=None):
     """:func:`common.vectors` as dask arrays in ``workers`` chunks held by the workers.
 
-    Chunk ``i`` of both vectors is scattered to worker ``i`` and copied
+    Chunk ``i`` of both vectors is scattered to worker ``i % workers of the
+    cluster`` (the cluster of ``c``, default :func:`client` ``(workers)``) and copied
     there once (``numpy.copy``): blocks computed on the workers, as the
     blocks of a real dask array are, start aligned, whereas scattered arrays
     land at any byte offset. No copy of the vectors stays in the graph or on
-    the scheduler. The copies finish during the warm-up call of ``setup``.
+    the scheduler. The arrays are persisted (``Client.persist``), so their
+    graphs hold one key per block, like the arrays a user persists (dask
+    handles a graph of ``from_delayed`` and ``concatenate`` layers at every
+    call: measured 2.5 times slower at 8 blocks). The copies finish during
+    the first (warm-up) call.
     """
-    key = (n, workers)
+    c = client(workers) if c is None else c
+    key = (n, workers, c.id)
     if key not in _persisted:
         import dask.array as da
 
         a, b = common.vectors(n)
-        c = client(workers)
         addresses = sorted(c.ncores())
         blocks_a, blocks_b = [], []
         for i, s in enumerate(paralleldot.split(n, workers)):
@@ -103,23 +244,33 @@ def persisted_vectors(n, workers):
             size = s.stop - s.start
             blocks_a.append(da.from_delayed(fa, shape=(size,), dtype=a.dtype))
             blocks_b.append(da.from_delayed(fb, shape=(size,), dtype=b.dtype))
-        _persisted[key] = (da.concatenate(blocks_a), da.concatenate(blocks_b))
+        # Persisted, the arrays' graphs hold one key per block, as the arrays
+        # a user persists do, not the from_delayed and concatenate layers.
+        _persisted[key] = tuple(c.persist([da.concatenate(blocks_a), da.concatenate(blocks_b)]))
     return _persisted[key]
 
 
+def _dask_dot(x, y, workers, c):
+    return lambda: paralleldot.parallel_dot(x, y, workers=workers, backend="dask", client=c)
+
+
+# --- timed: one call of the backend -------------------------------------------------
+
+
 class _Dask(common.Benchmark):
-    """Setup shared by the dask benchmarks: skip, cluster, inputs, one warm call."""
+    """Setup shared by the timed dask benchmarks: skip, cluster, inputs, one warm call."""
+
+    #: One process per parameter set, each with its own cluster: see the module doc.
+    rounds = 1
 
     def setup(self, N, workers):
         require_dask()
+        require_grid(N, workers)  # before the vectors are drawn
         super().setup(N, workers)
         self.client = client(workers)
         self.x, self.y = self.inputs(N, workers)
-        x, y, c = self.x, self.y, self.client
-        common.warm(
-            (type(self).__name__, N, workers),
-            lambda: paralleldot.parallel_dot(x, y, workers=workers, backend="dask", client=c),
-        )
+        self.call = _dask_dot(self.x, self.y, workers, self.client)
+        common.warm((type(self).__name__, N, workers), self.call)
 
     def inputs(self, N, workers):
         return self.a, self.b
@@ -139,7 +290,7 @@ class Dask(_Dask):
 class DaskArrays(_Dask):
     """``parallel_dot(backend="dask")`` of dask arrays already held by the workers."""
 
-    version = "1"
+    version = "2"  # 2: the arrays are persisted (one key per block)
 
     def inputs(self, N, workers):
         return persisted_vectors(N, workers)
@@ -150,53 +301,132 @@ class DaskArrays(_Dask):
     time_dask_arrays.pretty_name = "parallel_dot, dask, dask arrays on the cluster"
 
 
-class _Ratio(_Dask, common.TrackBenchmark):
-    """``time(reference) / time(dask)`` measured side by side in one process."""
+# --- ratios: reference time / dask time, side by side ---------------------------------
 
+#: The ratios: name -> (reference, dask inputs).
+RATIOS = {
+    "threads/dask": ("threads", "numpy vectors"),
+    "numpy.dot/dask": ("numpy.dot", "numpy vectors"),
+    "threads/dask arrays": ("threads", "dask arrays"),
+    "numpy.dot/dask arrays": ("numpy.dot", "dask arrays"),
+}
+
+
+def _ratio(reference, candidate, blas_threads=None):
+    """``best time(reference) / best time(candidate)``, :data:`SAMPLES` interleaved samples.
+
+    With ``blas_threads``, BLAS is capped at that many threads while both run
+    (the suite's fair ``numpy.dot`` reference).
+    """
+    limiter = common.limit_blas(blas_threads) if blas_threads else None
+    try:
+        ref, cand = common.interleaved_times([reference, candidate], samples=SAMPLES)
+    finally:
+        if limiter is not None:
+            limiter.restore_original_limits()
+    return min(ref) / min(cand)
+
+
+def measure_ratios(points=None):
+    """Every ratio of :data:`RATIOS` at each ``(N, workers)`` of ``points`` (default: the grid).
+
+    Returns ``{"values": {(name, N, workers): ratio}, "errors": {(N,
+    workers): message}, "skipped": reason or None}``. One cluster per
+    ``workers``; the persisted vectors of a size are dropped before the next
+    size. An error at one point is recorded and the others are measured.
+    """
+    out = {"values": {}, "errors": {}, "skipped": None}
+    try:
+        require_dask()
+    except NotImplementedError as exc:
+        out["skipped"] = str(exc)
+        return out
+    points = grid_points() if points is None else list(points)
+    for n, workers in points:
+        try:
+            c = client(workers)
+            a, b = common.vectors(n)
+            x, y = persisted_vectors(n, workers)
+            candidates = {"numpy vectors": _dask_dot(a, b, workers, c), "dask arrays": _dask_dot(x, y, workers, c)}
+            references = {
+                "threads": lambda: paralleldot.parallel_dot(a, b, workers=workers, backend="threads"),
+                "numpy.dot": lambda: np.dot(a, b),
+            }
+            for func in (*candidates.values(), *references.values()):
+                func()  # pools, cluster connections, the persisted copies
+            for name, (reference, inputs) in RATIOS.items():
+                blas = workers if reference == "numpy.dot" else None
+                out["values"][(name, n, workers)] = _ratio(references[reference], candidates[inputs], blas)
+        except Exception as exc:  # reported by the benchmark of this point
+            out["errors"][(n, workers)] = f"{type(exc).__name__}: {exc}"
+        finally:
+            for key in [k for k in _persisted if k[:2] == (n, workers)]:
+                del _persisted[key]
+    return out
+
+
+class _Measured:
+    """Base of the classes whose values are all measured by one shared ``setup_cache``.
+
+    asv runs ``setup_cache`` once for every class that inherits it (its key
+    is the function's place in this file), in one process, and passes its
+    result to ``setup``, the ``track_`` method and ``teardown`` of every
+    parameter set, each in its own (cheap) process. The one process starts
+    the clusters once: the model's inputs first (:func:`measure_model_inputs`),
+    then the ratios (:func:`measure_ratios`, which reuses the model's
+    cluster at ``workers = 2``).
+    """
+
+    rounds = 1
+    timeout = 300
+
+    def setup_cache(self):
+        """Measure the model's inputs and every ratio of the grid in this one process."""
+        try:
+            return {"model": measure_model_inputs(), "ratios": measure_ratios()}
+        finally:
+            close_clusters()
+
+    # The full grid, up to N = 1e8, takes minutes.
+    setup_cache.timeout = 3600
+
+    def teardown(self, cache, *params):
+        pass
+
+
+class _Ratio(_Measured):
+    """``time(reference) / time(dask)``, read from the shared measurement."""
+
+    # The suite's N and workers grid (only those two: the shared measurement
+    # keys its values by them).
+    params = [list(common.Benchmark.params[0]), list(common.Benchmark.params[1])]
+    param_names = ["N", "workers"]
     unit = "ratio"
+    ratio = None  # a key of RATIOS
 
-    def setup(self, N, workers):
-        super().setup(N, workers)
-        self.blas = common.limit_blas(workers) if self.caps_blas else None
-        a, b, x, y, c = self.a, self.b, self.x, self.y, self.client
-        self.reference = self.make_reference(a, b, workers)
-        self.candidate = lambda: paralleldot.parallel_dot(
-            x, y, workers=workers, backend="dask", client=c
-        )
-        common.warm(("reference", type(self).__name__, N, workers), self.reference)
+    def setup(self, cache, N, workers):
+        require_dask()
+        require_grid(N, workers)
+        ratios = cache["ratios"]
+        if ratios["skipped"]:
+            raise NotImplementedError(ratios["skipped"])
+        if (N, workers) in ratios["errors"]:
+            raise RuntimeError(
+                f"measuring the ratios at N={N}, workers={workers} failed: {ratios['errors'][(N, workers)]}"
+            )
 
-    def teardown(self, N, workers):
-        # asv runs teardown after a setup that skipped too.
-        blas, self.blas = getattr(self, "blas", None), None
-        if blas is not None:
-            blas.restore_original_limits()
-
-    caps_blas = False
-
-    def make_reference(self, a, b, workers):
-        raise NotImplementedError
-
-    def _ratio(self):
-        ref, cand = common.interleaved_times([self.reference, self.candidate], samples=SAMPLES)
-        return min(ref) / min(cand)
-
-
-def _threads(a, b, workers):
-    return lambda: paralleldot.parallel_dot(a, b, workers=workers, backend="threads")
-
-
-def _numpy_dot(a, b, workers):
-    return lambda: np.dot(a, b)
+    def _value(self, cache, N, workers):
+        return cache["ratios"]["values"][(self.ratio, N, workers)]
 
 
 class ThreadsOverDask(_Ratio):
     """threads time / dask time, numpy vectors (>1: dask faster)."""
 
     version = "1"
-    make_reference = staticmethod(_threads)
+    ratio = "threads/dask"
 
-    def track_threads_over_dask(self, N, workers):
-        return self._ratio()
+    def track_threads_over_dask(self, cache, N, workers):
+        return self._value(cache, N, workers)
 
     track_threads_over_dask.pretty_name = "threads time / dask time, numpy vectors"
     track_threads_over_dask.unit = "ratio"
@@ -206,11 +436,10 @@ class NumpyDotOverDask(_Ratio):
     """numpy.dot time (BLAS capped at workers) / dask time, numpy vectors."""
 
     version = "1"
-    caps_blas = True
-    make_reference = staticmethod(_numpy_dot)
+    ratio = "numpy.dot/dask"
 
-    def track_numpy_dot_over_dask(self, N, workers):
-        return self._ratio()
+    def track_numpy_dot_over_dask(self, cache, N, workers):
+        return self._value(cache, N, workers)
 
     track_numpy_dot_over_dask.pretty_name = "numpy.dot time / dask time, numpy vectors"
     track_numpy_dot_over_dask.unit = "ratio"
@@ -219,14 +448,11 @@ class NumpyDotOverDask(_Ratio):
 class ThreadsOverDaskArrays(_Ratio):
     """threads time on numpy vectors / dask time on the same values held by the cluster."""
 
-    version = "1"
-    make_reference = staticmethod(_threads)
+    version = "2"  # 2: the arrays are persisted (one key per block)
+    ratio = "threads/dask arrays"
 
-    def inputs(self, N, workers):
-        return persisted_vectors(N, workers)
-
-    def track_threads_over_dask_arrays(self, N, workers):
-        return self._ratio()
+    def track_threads_over_dask_arrays(self, cache, N, workers):
+        return self._value(cache, N, workers)
 
     track_threads_over_dask_arrays.pretty_name = "threads time / dask time, dask arrays on the cluster"
     track_threads_over_dask_arrays.unit = "ratio"
@@ -235,15 +461,435 @@ class ThreadsOverDaskArrays(_Ratio):
 class NumpyDotOverDaskArrays(_Ratio):
     """numpy.dot time on numpy vectors / dask time on the same values held by the cluster."""
 
-    version = "1"
-    caps_blas = True
-    make_reference = staticmethod(_numpy_dot)
+    version = "2"  # 2: the arrays are persisted (one key per block)
+    ratio = "numpy.dot/dask arrays"
 
-    def inputs(self, N, workers):
-        return persisted_vectors(N, workers)
-
-    def track_numpy_dot_over_dask_arrays(self, N, workers):
-        return self._ratio()
+    def track_numpy_dot_over_dask_arrays(self, cache, N, workers):
+        return self._value(cache, N, workers)
 
     track_numpy_dot_over_dask_arrays.pretty_name = "numpy.dot time / dask time, dask arrays on the cluster"
     track_numpy_dot_over_dask_arrays.unit = "ratio"
+
+
+# --- the scale-out model's inputs ---------------------------------------------------
+
+#: Workers of the cluster the model's inputs are measured on.
+MODEL_WORKERS = 2
+#: Elements of each tiny block of the fixed-cost calls.
+TINY = 16
+#: Block pairs per fixed-cost call: one, and many (their difference gives
+#: the cost of each more machine's task).
+CHUNKS = (1, 8)
+#: Where the fixed-cost calls find their data: dask's own calls, then the
+#: same through paralleldot's backend (skipped at commits without it).
+FIXED_INPUTS = ("on the cluster", "scattered", "parallel_dot, dask arrays", "parallel_dot, numpy vectors")
+#: float64 elements of the two chunks whose scatter times give the cost per byte.
+TRANSFER_SIZES = (10**6, 10**7)
+#: float64 elements of each vector of the bandwidth measurement (160 MB read
+#: per dot, five times this machine's 32 MB L3 cache).
+BANDWIDTH_N = 10**7
+#: Calls per sample of the bandwidth measurement.
+BANDWIDTH_NUMBER = 2
+#: Elements of the tiny vectors of the threads split's fixed cost.
+THREADS_TINY = 1024
+#: Seconds idle before each isolated call: 1.5 times the client's 10 ms batching.
+PAUSE = 0.015
+#: Interleaved samples of each model measurement (the best one is kept).
+MODEL_SAMPLES = 8
+#: The readers of the bandwidth measurement.
+READERS = ("dask worker, 1 thread", "threads split, all cores")
+
+
+def one_machine_workers():
+    """Threads of the one-machine reference: the cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def isolated_times(funcs, samples=None, pause=None):
+    """Seconds of single calls of each of ``funcs``, each after ``pause`` s idle, in turn.
+
+    One untimed call of each first (connections, imports). Returns one list
+    of ``samples`` times per function (default :data:`MODEL_SAMPLES`, pause
+    :data:`PAUSE`). Unlike :func:`common.interleaved_times` a sample is one
+    call, never a loop of calls: see the module doc.
+    """
+    samples = MODEL_SAMPLES if samples is None else samples
+    pause = PAUSE if pause is None else pause
+    for func in funcs:
+        func()
+    times = [[] for _ in funcs]
+    for _ in range(samples):
+        for func, out in zip(funcs, times):
+            time.sleep(pause)
+            start = time.perf_counter()
+            func()
+            out.append(time.perf_counter() - start)
+    return times
+
+
+def _task_functions():
+    """The model's task functions, defined locally so that they travel by value.
+
+    asv imports this module under a name the dask workers cannot import.
+    pickle refuses a local function, and dask then pickles the task with
+    cloudpickle, which sends the function's code (it refers only to numpy
+    and time, which the workers have).
+    """
+
+    def pair_dot(pair):
+        """In a worker: ``numpy.dot`` of one scattered ``(x, y)`` pair."""
+        return np.dot(*pair)
+
+    def dot_seconds(x, y, number):
+        """In a worker: seconds per ``numpy.dot(x, y)``, over ``number`` calls."""
+        start = time.perf_counter()
+        for _ in range(number):
+            np.dot(x, y)
+        return (time.perf_counter() - start) / number
+
+    return pair_dot, dot_seconds
+
+
+_pair_dot, _dot_seconds = _task_functions()
+
+
+def _tiny_pairs(chunks):
+    """``chunks`` pairs of :data:`TINY`-element float64 blocks (seeded values)."""
+    a, b = common.vectors(TINY * chunks)
+    return [(a[i * TINY:(i + 1) * TINY], b[i * TINY:(i + 1) * TINY]) for i in range(chunks)]
+
+
+def _gather_and_release(c, results, also=()):
+    """Gather ``results``, then let the cluster forget them and ``also`` (as the backend does)."""
+    try:
+        return c.gather(results)
+    finally:
+        for future in (*results, *also):
+            future.release()
+
+
+def on_cluster_call(c, chunks):
+    """A call on blocks already held by the workers: ``numpy.dot`` per block pair, gather.
+
+    ``chunks`` pairs of tiny blocks are placed once, round robin, pair ``i``
+    on worker ``i % workers`` (both blocks of a pair on one worker, as the
+    blocks of two aligned dask arrays are). The call sends one task per
+    pair, gathers the partial sums and releases them: the scheduler round
+    trip of a blockwise dot on data already distributed.
+    """
+    addresses = sorted(c.ncores())
+    xs, ys = [], []
+    for i, (x, y) in enumerate(_tiny_pairs(chunks)):
+        fx, fy = c.scatter([x, y], workers=[addresses[i % len(addresses)]], hash=False)
+        xs.append(fx)
+        ys.append(fy)
+
+    def call():
+        return _gather_and_release(c, c.map(np.dot, xs, ys, pure=False))
+
+    call.held = (xs, ys)  # the blocks stay on the cluster while the call lives
+    return call
+
+
+def scattered_call(c, chunks):
+    """A call that sends its data: scatter ``chunks`` tiny pairs, ``numpy.dot`` per pair, gather.
+
+    What the backend does for numpy vectors (one scatter of the pairs,
+    straight to the workers, round robin; one task per pair; gather;
+    release), with dask's own calls only.
+    """
+    pairs = _tiny_pairs(chunks)
+
+    def call():
+        scattered = c.scatter(pairs, direct=True, hash=False)
+        return _gather_and_release(c, c.map(_pair_dot, scattered, pure=False), scattered)
+
+    return call
+
+
+def parallel_dot_call(c, chunks, inputs):
+    """``parallel_dot(backend="dask", client=c)`` on tiny data in ``chunks`` chunks.
+
+    ``inputs`` is ``"dask arrays"`` (``chunks`` blocks of each vector held
+    by the workers, as :func:`persisted_vectors`) or ``"numpy vectors"``
+    (``workers=chunks``: the backend scatters ``chunks`` pairs). Raises
+    NotImplementedError at a commit without the backend.
+    """
+    require_dask()
+    n = TINY * chunks
+    if inputs == "dask arrays":
+        x, y = persisted_vectors(n, chunks, c)
+    else:
+        x, y = common.vectors(n)
+    return _dask_dot(x, y, chunks, c)
+
+
+def scatter_call(c, x, worker):
+    """Scatter ``x`` to ``worker`` (straight, not through the scheduler) and release it."""
+
+    def call():
+        c.scatter(x, workers=[worker], direct=True, hash=False).release()
+
+    return call
+
+
+def cost_per_byte(c, sizes=None, samples=None):
+    """Seconds per byte of scattering a float64 chunk to one worker, and the two times.
+
+    The slope between the best scatter times of two chunk sizes:
+    ``(t(large) - t(small)) / (bytes(large) - bytes(small))``. Both times
+    carry the same fixed part (a message to the scheduler, connections),
+    which the difference removes without relying on a separate measurement
+    of it; the large chunk is past the caches, as a real chunk is. Returns
+    ``(seconds per byte, {bytes: best seconds})``. Defaults:
+    :data:`TRANSFER_SIZES`, :data:`MODEL_SAMPLES`.
+    """
+    sizes = TRANSFER_SIZES if sizes is None else sizes
+    worker = sorted(c.ncores())[0]
+    small, large = (common.vectors(n)[0] for n in sizes)
+    t_small, t_large = (
+        min(t) for t in isolated_times([scatter_call(c, small, worker), scatter_call(c, large, worker)], samples)
+    )
+    return (t_large - t_small) / (large.nbytes - small.nbytes), {small.nbytes: t_small, large.nbytes: t_large}
+
+
+def worker_dot_call(c, n, number):
+    """A function returning seconds per ``numpy.dot`` of two ``n``-vectors, timed inside one worker.
+
+    The vectors are scattered to the first worker and copied there once
+    (aligned, as blocks computed on a worker are). The worker has one thread
+    and one BLAS thread (distributed's nanny sets ``OPENBLAS_NUM_THREADS=1``
+    and the like); the time excludes the round trip.
+    """
+    worker = [sorted(c.ncores())[0]]
+    a, b = common.vectors(n)
+    sx, sy = c.scatter([a, b], workers=worker, hash=False)
+    fx, fy = c.map(np.copy, [sx, sy], workers=worker, pure=False)
+    c.gather(c.map(len, [fx, fy], pure=False))  # the copies are done
+    sx.release()
+    sy.release()
+
+    def seconds():
+        return c.submit(_dot_seconds, fx, fy, number, workers=worker, pure=False).result()
+
+    seconds.held = (fx, fy)
+    return seconds
+
+
+def threads_dot_call(n, workers=None):
+    """``parallel_dot(backend="threads")`` of the suite's ``n``-vectors on all cores (a function)."""
+    common.require_backend("threads")
+    workers = one_machine_workers() if workers is None else workers
+    a, b = common.vectors(n)
+    return lambda: paralleldot.parallel_dot(a, b, workers=workers, backend="threads")
+
+
+def bandwidths(c, n=None, number=None, samples=None):
+    """Best GB/s of ``numpy.dot`` on one worker and of the threads split, side by side.
+
+    ``c`` is a client, or None to measure the threads split alone. Returns
+    ``{reader: GB/s or None}`` for the :data:`READERS` (None: not measured,
+    no dask or no ``backend="threads"``). One sample of each in turn; ``16
+    n`` bytes read per dot. Defaults: :data:`BANDWIDTH_N`,
+    :data:`BANDWIDTH_NUMBER`, :data:`MODEL_SAMPLES`.
+    """
+    n = BANDWIDTH_N if n is None else n
+    number = BANDWIDTH_NUMBER if number is None else number
+    samples = MODEL_SAMPLES if samples is None else samples
+    funcs = {}
+    if c is not None:
+        funcs[READERS[0]] = worker_dot_call(c, n, number)
+    try:
+        threads = threads_dot_call(n)
+    except NotImplementedError:
+        pass
+    else:
+        funcs[READERS[1]] = lambda: timeit.timeit(threads, number=number) / number
+    times = {reader: [] for reader in funcs}
+    for func in funcs.values():
+        func()
+    for _ in range(samples):
+        for reader, func in funcs.items():
+            times[reader].append(func())
+    a, b = common.vectors(n)
+    nbytes = a.nbytes + b.nbytes
+    return {reader: nbytes / min(times[reader]) / 1e9 if times.get(reader) else None for reader in READERS}
+
+
+def measure_model_inputs():
+    """Every input of the scale-out model, measured in this process, and how.
+
+    Returns a dict: ``fixed_cost`` {(inputs, chunks): seconds},
+    ``cost_per_byte`` (seconds per byte), ``transfer_times`` {bytes:
+    seconds}, ``bandwidth`` {reader: GB/s or None}, ``threads_fixed_cost``
+    (seconds or None), ``errors`` {quantity: message}, ``skipped`` (why dask
+    was not measured, or None) and ``settings`` (the constants used). A
+    quantity that fails is recorded in ``errors`` and the others are
+    measured. Without dask only the threads split is measured.
+    """
+    out = {
+        "fixed_cost": {}, "cost_per_byte": None, "transfer_times": {},
+        "bandwidth": dict.fromkeys(READERS), "threads_fixed_cost": None,
+        "errors": {}, "skipped": None,
+        "settings": {
+            "model_workers": MODEL_WORKERS, "tiny": TINY, "chunks": CHUNKS,
+            "transfer_sizes": TRANSFER_SIZES, "bandwidth_n": BANDWIDTH_N,
+            "bandwidth_number": BANDWIDTH_NUMBER, "threads_tiny": THREADS_TINY,
+            "threads_workers": one_machine_workers(), "pause": PAUSE, "samples": MODEL_SAMPLES,
+        },
+    }
+    try:
+        require_distributed()
+        c = client(MODEL_WORKERS)
+    except NotImplementedError as exc:
+        out["skipped"] = str(exc)
+        c = None
+    if c is not None:
+        try:
+            calls = {}
+            for inputs in FIXED_INPUTS:
+                for chunks in CHUNKS:
+                    if inputs == "on the cluster":
+                        calls[(inputs, chunks)] = on_cluster_call(c, chunks)
+                    elif inputs == "scattered":
+                        calls[(inputs, chunks)] = scattered_call(c, chunks)
+                    else:
+                        try:
+                            calls[(inputs, chunks)] = parallel_dot_call(c, chunks, inputs.split(", ")[1])
+                        except NotImplementedError:
+                            pass  # no dask backend at this commit: those values stay missing
+            times = isolated_times(list(calls.values()))
+            out["fixed_cost"] = {key: min(t) for key, t in zip(calls, times)}
+        except Exception as exc:
+            out["errors"]["fixed_cost"] = f"{type(exc).__name__}: {exc}"
+        try:
+            per_byte, out["transfer_times"] = cost_per_byte(c)
+            if per_byte > 0:
+                out["cost_per_byte"] = per_byte
+            else:  # noise larger than the transfer: no usable slope
+                (small, t_small), (large, t_large) = sorted(out["transfer_times"].items())
+                out["errors"]["cost_per_byte"] = (
+                    f"the scatter of {large} bytes ({t_large:.3g} s) was not slower than that of "
+                    f"{small} bytes ({t_small:.3g} s): the machine was too noisy, measure again"
+                )
+        except Exception as exc:
+            out["errors"]["cost_per_byte"] = f"{type(exc).__name__}: {exc}"
+    try:
+        out["bandwidth"] = bandwidths(c)
+    except Exception as exc:
+        out["errors"]["bandwidth"] = f"{type(exc).__name__}: {exc}"
+    try:
+        (times,) = common.interleaved_times([threads_dot_call(THREADS_TINY)])
+        out["threads_fixed_cost"] = min(times)
+    except NotImplementedError:
+        pass
+    except Exception as exc:
+        out["errors"]["threads_fixed_cost"] = f"{type(exc).__name__}: {exc}"
+    return out
+
+
+class _Model(_Measured):
+    """The model's inputs, read from the shared measurement; no ``N``/``workers`` grid."""
+
+    params = []
+    param_names = []
+    unit = "seconds"
+
+    def check(self, cache, quantity, value):
+        """Return ``value``; raise NotImplementedError (not measured here) or RuntimeError (failed) if missing."""
+        model = cache["model"]
+        if quantity in model["errors"]:
+            raise RuntimeError(f"measuring {quantity} failed: {model['errors'][quantity]}")
+        if value is None:
+            raise NotImplementedError(model["skipped"] or f"{quantity} was not measured at this commit")
+        return value
+
+
+class ModelFixedCost(_Model):
+    """Seconds of one isolated dask call on tiny data: dask's fixed cost per call."""
+
+    version = "1"
+    params = [list(FIXED_INPUTS), list(CHUNKS)]
+    param_names = ["inputs", "chunks"]
+
+    def setup(self, cache, inputs, chunks):
+        self.check(cache, "fixed_cost", cache["model"]["fixed_cost"].get((inputs, chunks)))
+
+    def track_fixed_cost(self, cache, inputs, chunks):
+        return cache["model"]["fixed_cost"][(inputs, chunks)]
+
+    track_fixed_cost.pretty_name = "scale-out model: dask's fixed cost per call (tiny blocks, isolated call)"
+    track_fixed_cost.unit = "seconds"
+
+
+class ModelTransfer(_Model):
+    """ns per byte of moving a chunk to a worker (scatter over local TCP)."""
+
+    version = "1"
+    unit = "ns/byte"
+
+    def setup(self, cache):
+        self.check(cache, "cost_per_byte", cache["model"]["cost_per_byte"])
+
+    def track_cost_per_byte(self, cache):
+        return cache["model"]["cost_per_byte"] * 1e9
+
+    track_cost_per_byte.pretty_name = "scale-out model: dask scatter to a worker, ns per byte (slope 8 MB to 80 MB)"
+    track_cost_per_byte.unit = "ns/byte"
+
+
+class ModelBandwidth(_Model):
+    """GB/s of numpy.dot on one dask worker (one thread) and of this machine's threads split."""
+
+    version = "1"
+    unit = "GB/s"
+    params = [list(READERS)]
+    param_names = ["reader"]
+
+    def setup(self, cache, reader):
+        self.check(cache, "bandwidth", cache["model"]["bandwidth"].get(reader))
+
+    def track_bandwidth(self, cache, reader):
+        return cache["model"]["bandwidth"][reader]
+
+    track_bandwidth.pretty_name = "scale-out model: numpy.dot GB/s, one dask worker and the threads split (side by side)"
+    track_bandwidth.unit = "GB/s"
+
+
+class ModelThreadsFixedCost(_Model):
+    """Seconds of the threads split on all cores for tiny vectors: one machine's fixed cost."""
+
+    version = "1"
+
+    def setup(self, cache):
+        self.check(cache, "threads_fixed_cost", cache["model"]["threads_fixed_cost"])
+
+    def track_threads_fixed_cost(self, cache):
+        return cache["model"]["threads_fixed_cost"]
+
+    track_threads_fixed_cost.pretty_name = "scale-out model: threads split fixed cost (1024 elements, all cores)"
+    track_threads_fixed_cost.unit = "seconds"
+
+
+def model_check(c, n=None, samples=5):
+    """Isolated ``parallel_dot(backend="dask")`` calls with one large chunk on one worker.
+
+    For ``tools/scaleout.py direct``, which compares them with what the
+    model predicts from the small inputs (K = 1: the fixed cost, the bytes
+    moved, the bytes read). Returns ``{"dask arrays": s, "numpy vectors":
+    s, "n": n}`` (best of ``samples`` isolated calls; the dask arrays are one
+    persisted block pair on one worker; the numpy vectors are scattered in
+    one pair at each call), or None without the backend.
+    """
+    n = BANDWIDTH_N if n is None else n
+    try:
+        require_dask()
+    except NotImplementedError:
+        return None
+    x, y = persisted_vectors(n, 1, c)
+    a, b = common.vectors(n)
+    on_cluster, sent = isolated_times([_dask_dot(x, y, 1, c), _dask_dot(a, b, 1, c)], samples)
+    return {"dask arrays": min(on_cluster), "numpy vectors": min(sent), "n": n}

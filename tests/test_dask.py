@@ -577,48 +577,267 @@ def bench():
     bench_dask.close_clusters()
 
 
+def _combos(cls):
+    import itertools
+
+    return list(itertools.product(*cls.params)) if cls.params else [()]
+
+
+def _cached(cls):
+    return hasattr(cls, "setup_cache")
+
+
+@pytest.fixture(scope="module")
+def small_model(bench):
+    """The model's inputs and the ratios at N = 1e3, measured once with few, small samples."""
+    bench_dask, common, _ = bench
+    patch = pytest.MonkeyPatch()
+    patch.setattr(bench_dask, "MODEL_SAMPLES", 3)
+    patch.setattr(bench_dask, "TRANSFER_SIZES", (10**5, 10**6))
+    patch.setattr(bench_dask, "BANDWIDTH_N", 10**6)
+    try:
+        cache = {
+            "model": bench_dask.measure_model_inputs(),
+            "ratios": bench_dask.measure_ratios([(1000, 1), (1000, 2)]),
+        }
+    finally:
+        patch.undo()
+    return cache
+
+
 def test_dask_benchmarks_follow_the_suite_conventions(bench):
     import inspect
 
+    from asv_runner.benchmarks._base import get_setup_cache_key
+
     bench_dask, common, found = bench
     names = {f"{cls.__name__}.{attr}" for cls, attr in found}
-    assert {"Dask.time_dask", "DaskArrays.time_dask_arrays", "ThreadsOverDask.track_threads_over_dask"} <= names
+    assert {
+        "Dask.time_dask", "DaskArrays.time_dask_arrays", "ThreadsOverDask.track_threads_over_dask",
+        "ModelFixedCost.track_fixed_cost", "ModelTransfer.track_cost_per_byte",
+        "ModelBandwidth.track_bandwidth", "ModelThreadsFixedCost.track_threads_fixed_cost",
+    } <= names
+    cache_keys = set()
     for cls, attr in found:
         assert "version" in vars(cls), cls
-        assert cls.param_names[:2] == ["N", "workers"]
-        assert list(cls.params[0]) == list(common.SIZES) and {1, 2, 4} <= set(cls.params[1])
         method = getattr(cls, attr)
-        assert getattr(method, "pretty_name", "")
-        assert list(inspect.signature(method).parameters) == ["self", "N", "workers"]
+        assert getattr(method, "pretty_name", ""), (cls, attr)
+        if attr.startswith("track_"):
+            assert getattr(method, "unit", None) or getattr(cls, "unit", None)
+        expected = ["self"] + (["cache"] if _cached(cls) else []) + list(cls.param_names)
+        assert list(inspect.signature(method).parameters) == expected, (cls, attr)
+        assert list(inspect.signature(cls.setup).parameters) == expected, cls
+        if cls.__name__.startswith("Model"):
+            # The model's inputs: few parameters, none of them N or workers.
+            assert not {"N", "workers"} & set(cls.param_names)
+            assert len(_combos(cls)) <= 8
+        else:
+            assert cls.param_names[:2] == ["N", "workers"]
+            assert list(cls.params[0]) == list(common.SIZES) and {1, 2, 4} <= set(cls.params[1])
+        if _cached(cls):
+            cache_keys.add(get_setup_cache_key(cls().setup_cache))
+        assert getattr(cls, "rounds", None) == 1
+    # The ratios and the model share one setup_cache: asv runs it once.
+    assert len(cache_keys) == 1
+
+
+def test_model_task_functions_travel_by_value(bench):
+    """asv imports bench_dask under a name the workers cannot import: its tasks must not pickle by name."""
+    import pickle
+
+    import cloudpickle
+
+    bench_dask, _, _ = bench
+    for func in (bench_dask._pair_dot, bench_dask._dot_seconds):
+        with pytest.raises((pickle.PicklingError, AttributeError)):
+            pickle.dumps(func)
+        assert pickle.loads(cloudpickle.dumps(func)) is not func
+
+
+def test_lean_grid(bench, monkeypatch):
+    bench_dask, common, _ = bench
+    monkeypatch.delenv(bench_dask.GRID_ENV, raising=False)
+    for profile, points in {
+        "quick": [(10**5, 2)],
+        "default": [(10**5, 2), (10**7, 2)],
+        "full": [(10**5, 2), (10**7, 2), (10**8, 2)],
+    }.items():
+        monkeypatch.setenv(common.PROFILE_ENV, profile)
+        assert bench_dask.grid_points() == points
+        bench_dask.require_grid(*points[0])
+        with pytest.raises(NotImplementedError, match="outside the lean dask grid"):
+            bench_dask.require_grid(points[0][0], 4)
+    monkeypatch.setenv(bench_dask.GRID_ENV, "full")
+    monkeypatch.setenv(common.PROFILE_ENV, "quick")
+    assert bench_dask.grid_points() == [(n, w) for n in (10**3, 10**4, 10**5) for w in (1, 2, 4)]
+    bench_dask.require_grid(10**3, 4)
+    with pytest.raises(NotImplementedError, match="not in the 'quick' profile"):
+        bench_dask.require_grid(10**6, 2)
+    monkeypatch.setenv(bench_dask.GRID_ENV, "everything")
+    with pytest.raises(ValueError, match="must be 'lean' or 'full', got 'everything'"):
+        bench_dask.grid_points()
+    # A profile with none of the lean sizes runs its largest size up to 1e7.
+    monkeypatch.delenv(bench_dask.GRID_ENV)
+
+    def only(*sizes):
+        def require_size(n):
+            if n not in sizes:
+                raise NotImplementedError(f"N={n} is not in the profile")
+
+        return require_size
+
+    monkeypatch.setattr(common, "require_size", only(10**3, 10**6))
+    assert bench_dask.lean_sizes() == [10**6]
+    monkeypatch.setattr(common, "require_size", only(10**8))
+    assert bench_dask.lean_sizes() == [10**8]
 
 
 @pytest.mark.parametrize("workers", [1, 2])
-def test_dask_benchmarks_run_once_on_the_smallest_size(bench, workers):
+def test_timed_dask_benchmarks_run_once_on_the_smallest_size(bench, workers, monkeypatch):
     bench_dask, common, found = bench
+    monkeypatch.setenv(bench_dask.GRID_ENV, "full")
     n = min(common.SIZES)
-    for cls, attr in found:
+    timed = [(cls, attr) for cls, attr in found if attr.startswith("time_")]
+    assert len(timed) == 2
+    for cls, attr in timed:
         b = cls()
         b.setup(n, workers)
         try:
-            value = getattr(b, attr)(n, workers)
+            assert getattr(b, attr)(n, workers) is None
         finally:
             if hasattr(b, "teardown"):
                 b.teardown(n, workers)
-        if attr.startswith("track_"):
-            assert np.isfinite(value) and value > 0, (cls, value)
+
+
+def test_cached_dask_benchmarks_report_the_shared_measurement(bench, small_model, monkeypatch):
+    bench_dask, common, found = bench
+    monkeypatch.setenv(bench_dask.GRID_ENV, "full")
+    cache = small_model
+    assert not cache["model"]["errors"] and cache["model"]["skipped"] is None, cache["model"]
+    assert not cache["ratios"]["errors"] and cache["ratios"]["skipped"] is None, cache["ratios"]
+    seen = 0
+    for cls, attr in found:
+        if not _cached(cls):
+            continue
+        combos = [(1000, 1), (1000, 2)] if "N" in cls.param_names else _combos(cls)
+        for params in combos:
+            b = cls()
+            b.setup(cache, *params)
+            value = getattr(b, attr)(cache, *params)
+            b.teardown(cache, *params)
+            assert isinstance(value, float) and np.isfinite(value) and value > 0, (cls, params, value)
+            seen += 1
+    assert seen == 4 * 2 + 8 + 1 + 2 + 1
+
+
+def test_model_inputs_are_plausible(small_model):
+    model = small_model["model"]
+    fixed = model["fixed_cost"]
+    assert set(fixed) == {(i, k) for i in ("on the cluster", "scattered", "parallel_dot, dask arrays",
+                                            "parallel_dot, numpy vectors") for k in (1, 8)}
+    for (inputs, chunks), seconds in fixed.items():
+        assert 1e-5 < seconds < 5, (inputs, chunks, seconds)
+    for inputs in ("on the cluster", "scattered"):
+        assert fixed[(inputs, 8)] > 0.5 * fixed[(inputs, 1)]  # more tasks do not make a call cheaper
+    assert 1e-12 < model["cost_per_byte"] < 1e-7
+    assert set(model["transfer_times"]) == {8 * 10**5, 8 * 10**6}
+    for reader in ("dask worker, 1 thread", "threads split, all cores"):
+        assert 0.1 < model["bandwidth"][reader] < 2000, model["bandwidth"]
+    assert 1e-7 < model["threads_fixed_cost"] < 0.1
+    # The ratios: dask is far slower than threads on 1000 elements.
+    for (name, n, workers), ratio in small_model["ratios"]["values"].items():
+        assert 0 < ratio < 1, (name, n, workers, ratio)
+
+
+def test_model_inputs_do_not_need_the_dask_backend(bench, monkeypatch):
+    """At commits without backend="dask", dask itself is still measured (a long history)."""
+    bench_dask, common, _ = bench
+    monkeypatch.setattr(paralleldot, "BACKENDS", ("serial", "threads"))
+    monkeypatch.setattr(bench_dask, "MODEL_SAMPLES", 2)
+    monkeypatch.setattr(bench_dask, "TRANSFER_SIZES", (10**5, 10**6))
+    monkeypatch.setattr(bench_dask, "BANDWIDTH_N", 10**5)
+    cache = {"model": bench_dask.measure_model_inputs(), "ratios": bench_dask.measure_ratios()}
+    assert cache["model"]["skipped"] is None and not cache["model"]["errors"]
+    assert set(cache["model"]["fixed_cost"]) == {(i, k) for i in ("on the cluster", "scattered") for k in (1, 8)}
+    assert bench_dask.ModelFixedCost().track_fixed_cost(cache, "scattered", 8) > 0
+    with pytest.raises(NotImplementedError, match="fixed_cost was not measured at this commit"):
+        bench_dask.ModelFixedCost().setup(cache, "parallel_dot, dask arrays", 1)
+    assert "backend 'dask' does not exist" in cache["ratios"]["skipped"]
+    with pytest.raises(NotImplementedError, match="backend 'dask' does not exist"):
+        bench_dask.ThreadsOverDask().setup(cache, 10**5, 2)
 
 
 def test_dask_benchmarks_skip_without_dask_or_backend(bench, monkeypatch):
     bench_dask, common, found = bench
     monkeypatch.setitem(sys.modules, "distributed", None)
+    monkeypatch.setattr(bench_dask, "MODEL_SAMPLES", 2)
+    monkeypatch.setattr(bench_dask, "BANDWIDTH_N", 10**5)
+    cache = {"model": bench_dask.measure_model_inputs(), "ratios": bench_dask.measure_ratios()}
+    assert "dask is not installed" in cache["model"]["skipped"]
+    assert "dask is not installed" in cache["ratios"]["skipped"]
     for cls, attr in found:
         b = cls()
-        with pytest.raises(NotImplementedError, match="dask is not installed"):
-            b.setup(min(common.SIZES), 2)
-        if hasattr(b, "teardown"):
-            b.teardown(min(common.SIZES), 2)
+        for params in ([(min(common.SIZES), 2)] if "N" in cls.param_names else _combos(cls)):
+            if cls is bench_dask.ModelThreadsFixedCost or params == ("threads split, all cores",):
+                # The one-machine reference needs no dask: measured anyway.
+                b.setup(cache, *params)
+                assert getattr(b, attr)(cache, *params) > 0
+                continue
+            with pytest.raises(NotImplementedError, match="dask is not installed"):
+                b.setup(*(((cache,) if _cached(cls) else ()) + tuple(params)))
+            if hasattr(b, "teardown"):
+                b.teardown(*(((cache,) if _cached(cls) else ()) + tuple(params)))
     monkeypatch.undo()
     monkeypatch.setattr(paralleldot, "BACKENDS", ("serial", "threads"))
     for cls, attr in found:
-        with pytest.raises(NotImplementedError, match="backend 'dask' does not exist"):
-            cls().setup(min(common.SIZES), 2)
+        if not cls.__name__.startswith("Model") and not _cached(cls):
+            with pytest.raises(NotImplementedError, match="backend 'dask' does not exist"):
+                cls().setup(min(common.SIZES), 2)
+
+
+def test_failed_measurements_fail_their_benchmark_only(bench):
+    bench_dask, _, _ = bench
+    cache = {
+        "model": {"fixed_cost": {}, "cost_per_byte": 1e-10, "transfer_times": {}, "bandwidth": {},
+                  "threads_fixed_cost": None, "errors": {"fixed_cost": "OSError: boom"}, "skipped": None},
+        "ratios": {"values": {}, "errors": {(10**5, 2): "TimeoutError: slow"}, "skipped": None},
+    }
+    with pytest.raises(RuntimeError, match="measuring fixed_cost failed: OSError: boom"):
+        bench_dask.ModelFixedCost().setup(cache, "scattered", 1)
+    bench_dask.ModelTransfer().setup(cache)
+    assert bench_dask.ModelTransfer().track_cost_per_byte(cache) == pytest.approx(0.1)
+    with pytest.raises(RuntimeError, match=r"N=100000, workers=2 failed: TimeoutError: slow"):
+        bench_dask.ThreadsOverDask().setup(cache, 10**5, 2)
+
+
+def test_a_noisy_transfer_slope_is_an_error_not_a_value(bench, monkeypatch):
+    bench_dask, _, _ = bench
+    monkeypatch.setattr(bench_dask, "MODEL_SAMPLES", 1)
+    monkeypatch.setattr(bench_dask, "BANDWIDTH_N", 10**4)
+    monkeypatch.setattr(bench_dask, "cost_per_byte", lambda c: (-1e-9, {8: 0.002, 80: 0.001}))
+    model = bench_dask.measure_model_inputs()
+    assert model["cost_per_byte"] is None
+    assert "scatter of 80 bytes (0.001 s) was not slower than that of 8 bytes" in model["errors"]["cost_per_byte"]
+    with pytest.raises(RuntimeError, match="measuring cost_per_byte failed: the scatter of 80 bytes"):
+        bench_dask.ModelTransfer().setup({"model": model})
+
+
+def test_scaleout_direct_end_to_end(bench, tmp_path, monkeypatch, capsys):
+    """tools/scaleout.py direct: measures (small sizes here), reports, and its JSON gives the same report."""
+    bench_dask, common, _ = bench
+    monkeypatch.setattr(bench_dask, "MODEL_SAMPLES", 2)
+    monkeypatch.setattr(bench_dask, "TRANSFER_SIZES", (10**5, 10**6))
+    monkeypatch.setattr(bench_dask, "BANDWIDTH_N", 10**5)
+    monkeypatch.syspath_prepend(os.path.join(ROOT, "tools"))
+    import scaleout
+
+    inputs_file, report_file = tmp_path / "inputs.json", tmp_path / "report.md"
+    assert scaleout.main(["direct", "--json", str(inputs_file), "--out", str(report_file)]) == 0
+    text = report_file.read_text()
+    for expected in ("- date: ", "- commit: ", "- load average", f"dask {dask.__version__}",
+                     "## Check on this machine: one worker, one chunk of N = 1e+05",
+                     "| K | already distributed: dask | already distributed: parallel_dot |", "| 16 | "):
+        assert expected in text, expected
+    assert scaleout.main(["from-json", str(inputs_file)]) == 0
+    assert capsys.readouterr().out.strip() == text.strip()
+    assert bench_dask._clusters == {}  # closed after measuring

@@ -28,12 +28,13 @@ asv runs every parameter set in its own process, and a process that uses
 dask starts a cluster (about 1.5 s here, plus 0.5 s to import dask and
 0.3 s to close it). So:
 
-- the timed and ratio classes keep the suite's grid (``N`` x ``workers``)
-  but, unless ``PARALLELDOT_BENCH_DASK_GRID=full`` is exported, run only
-  ``workers = 2`` (this machine's cores) and the sizes 1e5, 1e7 and 1e8
-  that the profile selects (1e5 in ``quick``, 1e5 and 1e7 in ``default``;
-  a profile with none of them runs its largest size up to 1e7): the *lean
-  grid*. The rest is skipped (``n/a``) before dask is imported;
+- the timed and ratio classes take their parameters from the profile's
+  grid (``N`` x ``workers``) but, unless
+  ``PARALLELDOT_BENCH_DASK_GRID=full`` is exported, only ``workers = 2``
+  (this machine's cores) and the sizes 1e5, 1e7 and 1e8 that the profile
+  selects (1e5 in ``quick``, 1e5 and 1e7 in ``default``; a profile with
+  none of them runs its largest size up to 1e7): the *lean grid*
+  (:data:`GRID_PARAMS`). Nothing is skipped;
 - the four ratio classes and the ``Model*`` classes (below) share one
   ``setup_cache`` (:class:`_Measured`): one process, one cluster per
   ``workers``, measures the model's inputs and every ratio of the grid;
@@ -257,8 +258,20 @@ def _dask_dot(x, y, workers, c):
 # --- timed: one call of the backend -------------------------------------------------
 
 
+def _grid_params():
+    """``[sizes, workers]`` of :func:`grid_points`: the parameters of the dask split benchmarks."""
+    points = grid_points()
+    return [sorted({n for n, _ in points}), sorted({w for _, w in points})]
+
+
+#: The dask split benchmarks' parameters: the grid, and nothing to skip.
+GRID_PARAMS = _grid_params()
+
+
 class _Dask(common.Benchmark):
     """Setup shared by the timed dask benchmarks: skip, cluster, inputs, one warm call."""
+
+    params = GRID_PARAMS
 
     #: One process per parameter set, each with its own cluster: see the module doc.
     rounds = 1
@@ -279,7 +292,7 @@ class _Dask(common.Benchmark):
 class Dask(_Dask):
     """``parallel_dot(backend="dask")`` of numpy vectors: scatter, dot, gather per call."""
 
-    version = "1"
+    version = common.version("1")
 
     def time_dask(self, N, workers):
         paralleldot.parallel_dot(self.x, self.y, workers=workers, backend="dask", client=self.client)
@@ -290,7 +303,7 @@ class Dask(_Dask):
 class DaskArrays(_Dask):
     """``parallel_dot(backend="dask")`` of dask arrays already held by the workers."""
 
-    version = "2"  # 2: the arrays are persisted (one key per block)
+    version = common.version("2")  # 2: the arrays are persisted (one key per block)
 
     def inputs(self, N, workers):
         return persisted_vectors(N, workers)
@@ -399,7 +412,7 @@ class _Ratio(_Measured):
 
     # The suite's N and workers grid (only those two: the shared measurement
     # keys its values by them).
-    params = [list(common.Benchmark.params[0]), list(common.Benchmark.params[1])]
+    params = GRID_PARAMS
     param_names = ["N", "workers"]
     unit = "ratio"
     ratio = None  # a key of RATIOS
@@ -422,7 +435,7 @@ class _Ratio(_Measured):
 class ThreadsOverDask(_Ratio):
     """threads time / dask time, numpy vectors (>1: dask faster)."""
 
-    version = "1"
+    version = common.version("1")
     ratio = "threads/dask"
 
     def track_threads_over_dask(self, cache, N, workers):
@@ -435,7 +448,7 @@ class ThreadsOverDask(_Ratio):
 class NumpyDotOverDask(_Ratio):
     """numpy.dot time (BLAS capped at workers) / dask time, numpy vectors."""
 
-    version = "1"
+    version = common.version("1")
     ratio = "numpy.dot/dask"
 
     def track_numpy_dot_over_dask(self, cache, N, workers):
@@ -448,7 +461,7 @@ class NumpyDotOverDask(_Ratio):
 class ThreadsOverDaskArrays(_Ratio):
     """threads time on numpy vectors / dask time on the same values held by the cluster."""
 
-    version = "2"  # 2: the arrays are persisted (one key per block)
+    version = common.version("2")  # 2: the arrays are persisted (one key per block)
     ratio = "threads/dask arrays"
 
     def track_threads_over_dask_arrays(self, cache, N, workers):
@@ -461,7 +474,7 @@ class ThreadsOverDaskArrays(_Ratio):
 class NumpyDotOverDaskArrays(_Ratio):
     """numpy.dot time on numpy vectors / dask time on the same values held by the cluster."""
 
-    version = "2"  # 2: the arrays are persisted (one key per block)
+    version = common.version("2")  # 2: the arrays are persisted (one key per block)
     ratio = "numpy.dot/dask arrays"
 
     def track_numpy_dot_over_dask_arrays(self, cache, N, workers):
@@ -811,7 +824,7 @@ class _Model(_Measured):
 class ModelFixedCost(_Model):
     """Seconds of one isolated dask call on tiny data: dask's fixed cost per call."""
 
-    version = "1"
+    version = common.version("1")
     params = [list(FIXED_INPUTS), list(CHUNKS)]
     param_names = ["inputs", "chunks"]
 
@@ -828,7 +841,7 @@ class ModelFixedCost(_Model):
 class ModelTransfer(_Model):
     """ns per byte of moving a chunk to a worker (scatter over local TCP)."""
 
-    version = "1"
+    version = common.version("1")
     unit = "ns/byte"
 
     def setup(self, cache):
@@ -844,7 +857,7 @@ class ModelTransfer(_Model):
 class ModelBandwidth(_Model):
     """GB/s of numpy.dot on one dask worker (one thread) and of this machine's threads split."""
 
-    version = "1"
+    version = common.version("1")
     unit = "GB/s"
     params = [list(READERS)]
     param_names = ["reader"]
@@ -862,7 +875,7 @@ class ModelBandwidth(_Model):
 class ModelThreadsFixedCost(_Model):
     """Seconds of the threads split on all cores for tiny vectors: one machine's fixed cost."""
 
-    version = "1"
+    version = common.version("1")
 
     def setup(self, cache):
         self.check(cache, "threads_fixed_cost", cache["model"]["threads_fixed_cost"])

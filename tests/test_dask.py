@@ -633,7 +633,9 @@ def test_dask_benchmarks_follow_the_suite_conventions(bench):
             assert len(_combos(cls)) <= 8
         else:
             assert cls.param_names[:2] == ["N", "workers"]
-            assert list(cls.params[0]) == list(common.SIZES) and {1, 2, 4} <= set(cls.params[1])
+            # The lean grid of the profile: nothing to skip (see test_lean_grid).
+            assert cls.params == bench_dask.GRID_PARAMS
+            assert set(cls.params[0]) <= set(common.SIZES) and set(cls.params[1]) <= set(common.WORKERS)
         if _cached(cls):
             cache_keys.add(get_setup_cache_key(cls().setup_cache))
         assert getattr(cls, "rounds", None) == 1
@@ -654,6 +656,15 @@ def test_model_task_functions_travel_by_value(bench):
         assert pickle.loads(cloudpickle.dumps(func)) is not func
 
 
+def _use_profile(monkeypatch, common, name):
+    """Make the suite's grid the one of profile ``name`` (it is read once, at import)."""
+    grid = common.PROFILES[name]
+    monkeypatch.setattr(common, "PROFILE", name)
+    monkeypatch.setattr(common, "SIZES", grid.sizes)
+    monkeypatch.setattr(common, "WORKERS", grid.workers)
+    monkeypatch.setattr(common.Benchmark, "params", [list(grid.sizes), list(grid.workers)])
+
+
 def test_lean_grid(bench, monkeypatch):
     bench_dask, common, _ = bench
     monkeypatch.delenv(bench_dask.GRID_ENV, raising=False)
@@ -662,15 +673,16 @@ def test_lean_grid(bench, monkeypatch):
         "default": [(10**5, 2), (10**7, 2)],
         "full": [(10**5, 2), (10**7, 2), (10**8, 2)],
     }.items():
-        monkeypatch.setenv(common.PROFILE_ENV, profile)
+        _use_profile(monkeypatch, common, profile)
         assert bench_dask.grid_points() == points
+        assert bench_dask._grid_params() == [[n for n, _ in points], [2]]
         bench_dask.require_grid(*points[0])
         with pytest.raises(NotImplementedError, match="outside the lean dask grid"):
-            bench_dask.require_grid(points[0][0], 4)
+            bench_dask.require_grid(points[0][0], 4 if profile != "default" else 1)
     monkeypatch.setenv(bench_dask.GRID_ENV, "full")
-    monkeypatch.setenv(common.PROFILE_ENV, "quick")
-    assert bench_dask.grid_points() == [(n, w) for n in (10**3, 10**4, 10**5) for w in (1, 2, 4)]
-    bench_dask.require_grid(10**3, 4)
+    _use_profile(monkeypatch, common, "quick")
+    assert bench_dask.grid_points() == [(n, w) for n in (10**3, 10**4, 10**5) for w in (1, 2)]
+    bench_dask.require_grid(10**3, 1)
     with pytest.raises(NotImplementedError, match="not in the 'quick' profile"):
         bench_dask.require_grid(10**6, 2)
     monkeypatch.setenv(bench_dask.GRID_ENV, "everything")
@@ -678,6 +690,7 @@ def test_lean_grid(bench, monkeypatch):
         bench_dask.grid_points()
     # A profile with none of the lean sizes runs its largest size up to 1e7.
     monkeypatch.delenv(bench_dask.GRID_ENV)
+    _use_profile(monkeypatch, common, "full")
 
     def only(*sizes):
         def require_size(n):
@@ -696,6 +709,7 @@ def test_lean_grid(bench, monkeypatch):
 def test_timed_dask_benchmarks_run_once_on_the_smallest_size(bench, workers, monkeypatch):
     bench_dask, common, found = bench
     monkeypatch.setenv(bench_dask.GRID_ENV, "full")
+    _use_profile(monkeypatch, common, "full")
     n = min(common.SIZES)
     timed = [(cls, attr) for cls, attr in found if attr.startswith("time_")]
     assert len(timed) == 2
@@ -712,6 +726,7 @@ def test_timed_dask_benchmarks_run_once_on_the_smallest_size(bench, workers, mon
 def test_cached_dask_benchmarks_report_the_shared_measurement(bench, small_model, monkeypatch):
     bench_dask, common, found = bench
     monkeypatch.setenv(bench_dask.GRID_ENV, "full")
+    _use_profile(monkeypatch, common, "full")
     cache = small_model
     assert not cache["model"]["errors"] and cache["model"]["skipped"] is None, cache["model"]
     assert not cache["ratios"]["errors"] and cache["ratios"]["skipped"] is None, cache["ratios"]

@@ -12,8 +12,6 @@ The path of one call reads top to bottom::
 
 import numpy as np
 
-from concurrent.futures import ProcessPoolExecutor
-
 from . import _auto
 from ._pools import usable_cores
 from ._split import _check_count, _split
@@ -106,7 +104,8 @@ def parallel_dot(a, b, workers=None, backend="auto", executor=None, client=None)
         caller's vectors (see :mod:`paralleldot._auto`); below 64 KiB it is
         always ``numpy.dot``. ``"serial"`` is plain ``numpy.dot``;
         ``"threads"`` runs the chunks
-        on a thread pool; ``"processes"`` on a process pool whose workers
+        on a thread pool; ``"processes"`` on a process pool (loky: no
+        ``if __name__ == "__main__":`` guard needed) whose workers
         read the vectors from shared memory (:func:`shared_empty` vectors
         in place, other arrays copied into shared memory once per call) and
         return only their partial sums. Pools are created once and reused
@@ -124,9 +123,10 @@ def parallel_dot(a, b, workers=None, backend="auto", executor=None, client=None)
         An executor owned by the caller: the chunks are submitted to it
         instead of a paralleldot pool (``backend`` is then ignored), and it
         is not shut down. A
-        ``ProcessPoolExecutor`` reads the vectors from shared memory like
-        ``"processes"``; any other executor gets one ``numpy.dot`` call per
-        chunk, as threads do.
+        ``concurrent.futures.ProcessPoolExecutor`` or a
+        ``loky.ProcessPoolExecutor`` (``loky.get_reusable_executor()``) reads
+        the vectors from shared memory like ``"processes"``; any other
+        executor gets one ``numpy.dot`` call per chunk, as threads do.
     client : distributed.Client, optional
         A synchronous Dask client owned by the caller: the chunks run on its
         cluster (``backend`` must then be ``"dask"`` or ``"auto"``), and it
@@ -217,7 +217,7 @@ def parallel_dot(a, b, workers=None, backend="auto", executor=None, client=None)
         return np.dot(a, b)
     slices = _split(n, workers)
     if executor is not None:
-        if isinstance(executor, ProcessPoolExecutor):
+        if processes.is_process_executor(executor):
             return _combine(processes.run_on(executor, a, b, slices))
         return _combine(threads.run_on(executor, a, b, slices))
     return _combine(_RUNNERS[backend](a, b, slices, workers))

@@ -9,12 +9,21 @@ is unlinked before the call returns, whatever happens.
 """
 
 import contextlib
-from concurrent.futures import wait
+from concurrent.futures import ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 
+import loky
 import numpy as np
 
 from .. import _blas, _pools, _shm
+
+#: Executors whose workers are processes: they read the vectors in shared memory.
+PROCESS_EXECUTORS = (ProcessPoolExecutor, loky.ProcessPoolExecutor)
+
+
+def is_process_executor(executor):
+    """Whether ``executor`` runs its tasks in other processes (stdlib or loky)."""
+    return isinstance(executor, PROCESS_EXECUTORS)
 
 
 def partial_sums(a, b, slices, workers):
@@ -25,10 +34,14 @@ def partial_sums(a, b, slices, workers):
 def run_on(executor, a, b, slices):
     """Run one chunk per slice on the process pool ``executor``.
 
-    An exception raised in a worker reaches the caller as itself. A worker
-    that dies (killed by a signal, out of memory) breaks the pool: the
-    shared pool is then discarded, so that the next call starts a fresh one,
-    and :class:`~concurrent.futures.process.BrokenProcessPool` is raised.
+    ``executor`` is the shared pool or a caller's process executor
+    (:class:`concurrent.futures.ProcessPoolExecutor` or
+    :class:`loky.ProcessPoolExecutor`, see :func:`is_process_executor`). An
+    exception raised in a worker reaches the caller as itself. A worker that
+    dies (killed by a signal, out of memory) breaks the pool: the shared pool
+    is then discarded, so that the next call starts a fresh one, and
+    :class:`~concurrent.futures.process.BrokenProcessPool` is raised with
+    the cause that the executor reported (loky names the exit code).
     """
     with contextlib.ExitStack() as temporaries:
         da = _describe(a, temporaries)
@@ -42,15 +55,23 @@ def run_on(executor, a, b, slices):
                 )
             return [f.result() for f in futures]
         except BrokenProcessPool as exc:
-            _pools.discard_process_pool(executor)
+            if _pools.discard_process_pool(executor):
+                then = "the process pool was discarded and the next call starts a fresh one"
+            else:
+                then = "the executor passed as executor= is broken: replace it"
             raise BrokenProcessPool(
-                "a worker process died during parallel_dot (killed by a "
-                "signal or out of memory?); the process pool was discarded "
-                "and the next call starts a fresh one"
+                f"a worker process died during parallel_dot ({_cause(exc)}); {then}"
             ) from exc
         finally:
             # No worker may still read a temporary segment once it is gone.
             wait(futures)
+
+
+def _cause(exc):
+    """What a broken pool reported: loky's message names the exit codes."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    codes = [line for line in lines if line.startswith("The exit codes")]
+    return (codes or lines or ["killed by a signal or out of memory?"])[0].rstrip(".")
 
 
 def _describe(x, temporaries):

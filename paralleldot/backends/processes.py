@@ -6,6 +6,10 @@ attaches to the segment by name, runs ``numpy.dot`` on its slice and sends
 back one scalar. Vectors made by :func:`paralleldot.shared_empty` are read in
 place; other arrays are copied into a temporary segment for the call, which
 is unlinked before the call returns, whatever happens.
+
+Tasks and results travel as builtins only (tuples, str, int, bytes): loky
+pickles them with cloudpickle, whose per-object hooks cost tens of
+microseconds per call on numpy scalars, dtypes and named tuples.
 """
 
 import contextlib
@@ -53,7 +57,7 @@ def run_on(executor, a, b, slices):
                 futures.append(
                     executor.submit(_chunk_dot, da, db, s.start, s.stop, live)
                 )
-            return [f.result() for f in futures]
+            return [_unpack(f.result()) for f in futures]
         except BrokenProcessPool as exc:
             if _pools.discard_process_pool(executor):
                 then = "the process pool was discarded and the next call starts a fresh one"
@@ -75,14 +79,20 @@ def _cause(exc):
 
 
 def _describe(x, temporaries):
+    """The descriptor of ``x`` as a plain tuple, for a task."""
     descriptor, holder = _shm.describe(x)
     if holder is not None:
         temporaries.callback(_shm.unlink_now, holder)
-    return descriptor
+    return tuple(descriptor)
 
 
 def _chunk_dot(da, db, start, stop, live):
-    """In a worker: ``numpy.dot`` of one slice of two shared vectors."""
+    """In a worker: ``numpy.dot`` of one slice of two shared vectors.
+
+    ``da`` and ``db`` are :class:`~paralleldot._shm.Descriptor` tuples,
+    ``live`` the names of the caller's live shared vectors. Returns the
+    partial sum packed as ``(dtype.str, bytes)``, see :func:`_unpack`.
+    """
     _shm.forget_except(live)
     with contextlib.ExitStack() as attachments:
         x = _attach(da, attachments)
@@ -90,10 +100,23 @@ def _chunk_dot(da, db, start, stop, live):
         with _blas.in_chunk():
             result = np.dot(x[start:stop], y[start:stop])
         del x, y  # release the buffers before a temporary segment closes
-    return result
+    return _pack(result)
+
+
+def _pack(scalar):
+    """``(dtype.str, bytes)`` of a numpy scalar: builtins, cheap to pickle."""
+    scalar = np.asarray(scalar)
+    return scalar.dtype.str, scalar.tobytes()
+
+
+def _unpack(packed):
+    """The numpy scalar that :func:`_pack` packed (same dtype, same bits)."""
+    code, raw = packed
+    return np.frombuffer(raw, dtype=code)[0]
 
 
 def _attach(descriptor, attachments):
+    descriptor = _shm.Descriptor._make(descriptor)
     vector, shm = _shm.attach(descriptor)
     if not descriptor.persistent:
         attachments.callback(shm.close)

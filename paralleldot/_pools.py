@@ -99,18 +99,20 @@ class _SharedPool:
         self._current = None
 
 
-#: Environment of the pool's workers, set before they import anything: BLAS
-#: and OpenMP start a single thread (the pool already runs one chunk per core).
+#: Environment of the pool's workers, set before they import anything. BLAS
+#: and OpenMP start a single thread (the pool already runs one chunk per
+#: core). And loky must not take the shared vectors that a worker maps for a
+#: memory leak: with psutil installed it restarts any worker whose resident
+#: size grew by 300 MB (LOKY_MAX_MEMORY_LEAK_SIZE), which pages of a shared
+#: vector read in place do past N = 4e7 with 2 workers.
 _WORKER_ENV = {
-    name: "1"
-    for name in (
-        "OMP_NUM_THREADS",
-        "OPENBLAS_NUM_THREADS",
-        "MKL_NUM_THREADS",
-        "BLIS_NUM_THREADS",
-        "VECLIB_MAXIMUM_THREADS",
-        "NUMEXPR_NUM_THREADS",
-    )
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "BLIS_NUM_THREADS": "1",
+    "VECLIB_MAXIMUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+    "LOKY_MAX_MEMORY_LEAK_SIZE": "1e18",
 }
 
 

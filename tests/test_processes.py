@@ -145,6 +145,29 @@ def test_pool_is_created_once_and_reused():
     assert _pools._processes.executor is None
 
 
+def test_workers_that_map_large_shared_vectors_are_kept(no_leaked_segments):
+    """Pages of shared vectors are no leak: loky must not restart the workers.
+
+    loky (with psutil, which the test extra brings) restarts a worker whose
+    resident size grew by 300 MB since its first task, checked at most once
+    a second; each worker here maps 400 MB of the vectors.
+    """
+    import psutil  # noqa: F401 - loky's memory check needs it
+
+    paralleldot.shutdown()
+    n = 5 * 10**7
+    a, b = shared_empty(n), shared_empty(n)
+    a[:] = 1.0
+    b[:] = 1.0
+    assert parallel_dot(np.ones(4), np.ones(4), workers=2, backend="processes") == 4
+    pids = set(_pools._processes.executor._processes)
+    for _ in range(3):
+        time.sleep(1.1)
+        assert parallel_dot(a, b, workers=2, backend="processes") == n
+    assert set(_pools._processes.executor._processes) == pids
+    paralleldot.shutdown()
+
+
 def test_thread_pool_is_created_once_and_reused():
     paralleldot.shutdown()
     a = np.ones(100)

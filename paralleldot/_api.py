@@ -12,8 +12,6 @@ The path of one call reads top to bottom::
 
 import numpy as np
 
-from concurrent.futures import ProcessPoolExecutor
-
 from . import _auto, _kernels
 from ._pools import usable_cores
 from ._split import _check_count, _split
@@ -111,7 +109,8 @@ def parallel_dot(a, b, workers=None, backend="auto", executor=None, client=None)
         runs the chunks (``numpy.dot`` or ``numpy.einsum`` per chunk,
         whichever is faster for the dtype, see
         :mod:`paralleldot._kernels`)
-        on a thread pool; ``"processes"`` on a process pool whose workers
+        on a thread pool; ``"processes"`` on a process pool (loky: no
+        ``if __name__ == "__main__":`` guard needed) whose workers
         read the vectors from shared memory (:func:`shared_empty` vectors
         in place, other arrays copied into shared memory once per call) and
         return only their partial sums. Pools are created once and reused
@@ -129,9 +128,10 @@ def parallel_dot(a, b, workers=None, backend="auto", executor=None, client=None)
         An executor owned by the caller: the chunks are submitted to it
         instead of a paralleldot pool (``backend`` is then ignored), and it
         is not shut down. A
-        ``ProcessPoolExecutor`` reads the vectors from shared memory like
-        ``"processes"``; any other executor gets one ``numpy.dot`` call per
-        chunk, as threads do.
+        ``concurrent.futures.ProcessPoolExecutor`` or a
+        ``loky.ProcessPoolExecutor`` (``loky.get_reusable_executor()``) reads
+        the vectors from shared memory like ``"processes"``; any other
+        executor gets one ``numpy.dot`` call per chunk, as threads do.
     client : distributed.Client, optional
         A synchronous Dask client owned by the caller: the chunks run on its
         cluster (``backend`` must then be ``"dask"`` or ``"auto"``), and it
@@ -220,7 +220,7 @@ def parallel_dot(a, b, workers=None, backend="auto", executor=None, client=None)
         return np.dot(a, b)
     slices = _split(n, workers)
     if executor is not None:
-        if isinstance(executor, ProcessPoolExecutor):
+        if processes.is_process_executor(executor):
             return _combine(processes.run_on(executor, a, b, slices))
         return _combine(threads.run_on(executor, a, b, slices))
     return _combine(_RUNNERS[backend](a, b, slices, workers))

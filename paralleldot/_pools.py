@@ -5,15 +5,24 @@ replaced by a larger one when a call asks for more. :func:`shutdown` closes
 every pool (and anything registered with :func:`on_shutdown`); it runs at
 interpreter exit too. A forked child forgets its parent's pools: their
 threads and processes belong to the parent.
+
+The process pool is a private :class:`loky.ProcessPoolExecutor`. Its workers
+are fresh interpreters (fork then exec, so nothing of the caller's threads
+is copied) that never run the caller's main module: scripts need no
+``if __name__ == "__main__":`` guard, and ``python -``, ``python -c``,
+interactive sessions and notebook kernels work. A worker that dies breaks
+the pool with :class:`loky.process_executor.TerminatedWorkerError`, which
+names its exit code.
 """
 
 import atexit
-import multiprocessing
 import os
 import select
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
+
+import loky
 
 from . import _blas
 
@@ -67,12 +76,16 @@ class _SharedPool:
             return self._current[0]
 
     def discard(self, executor):
-        """Drop ``executor`` if it is the current one (it broke) and stop it."""
+        """Drop ``executor`` if it is the current one (it broke) and stop it.
+
+        Returns whether it was: an executor of the caller is left alone.
+        """
         with _lock:
             if self.executor is not executor:
-                return
+                return False
             self._current = None
-        executor.shutdown(wait=False, cancel_futures=True)
+        executor.shutdown(wait=False, kill_workers=True)
+        return True
 
     def close(self):
         """Stop the current executor, waiting for its work to end."""
@@ -86,21 +99,35 @@ class _SharedPool:
         self._current = None
 
 
-def _start_method():
-    # forkserver: workers start from a clean single-threaded server, not
-    # from this process with its pool and BLAS threads (which fork would
-    # copy mid-flight). Like spawn, it re-imports the main module: scripts
-    # need an ``if __name__ == "__main__":`` guard.
-    methods = multiprocessing.get_all_start_methods()
-    return "forkserver" if "forkserver" in methods else "spawn"
+#: Environment of the pool's workers, set before they import anything. BLAS
+#: and OpenMP start a single thread (the pool already runs one chunk per
+#: core). And loky must not take the shared vectors that a worker maps for a
+#: memory leak: with psutil installed it restarts any worker whose resident
+#: size grew by 300 MB (LOKY_MAX_MEMORY_LEAK_SIZE), which pages of a shared
+#: vector read in place do past N = 4e7 with 2 workers.
+_WORKER_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "BLIS_NUM_THREADS": "1",
+    "VECLIB_MAXIMUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+    "LOKY_MAX_MEMORY_LEAK_SIZE": "1e18",
+}
 
 
 def _make_process_pool(size):
-    return ProcessPoolExecutor(
+    # A private executor, not loky.get_reusable_executor(): that one is a
+    # per-thread singleton (each calling thread would get its own pool) that
+    # any other library of the process may reconfigure. timeout=None: idle
+    # workers stay until shutdown(), so no call pays a respawn.
+    return loky.ProcessPoolExecutor(
         max_workers=size,
-        mp_context=multiprocessing.get_context(_start_method()),
+        context=loky.backend.get_context("loky"),
+        timeout=None,
         initializer=_init_worker,
         initargs=(os.getpid(),),
+        env=_WORKER_ENV,
     )
 
 
@@ -108,11 +135,14 @@ def _init_worker(owner_pid):
     """Initializer of a pool worker process.
 
     BLAS gets one thread for the worker's whole life: the pool already runs
-    one chunk per core. And the worker exits as soon as the process that
-    owns the pool is gone: ``concurrent.futures`` workers wait for tasks for
-    ever when their owner dies without shutting the pool down (killed,
-    ``os._exit``), and they keep the fork server alive with them. Before it
-    exits, it unlinks the owner's shared vectors it had attached.
+    one chunk per core (``_WORKER_ENV`` covers the libraries that read the
+    environment, threadpoolctl the others). And the worker exits as soon as
+    the process that owns the pool is gone: loky's workers wait for tasks
+    for ever when their owner dies without shutting the pool down (killed,
+    ``os._exit``; with an idle ``timeout`` they leave 30 s after it), and
+    they keep loky's and multiprocessing's resource trackers alive with
+    them. Before it exits, it unlinks the owner's shared vectors it had
+    attached.
     """
     _blas.limit_worker_process()
     threading.Thread(

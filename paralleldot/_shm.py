@@ -138,13 +138,19 @@ def unlink_now(x):
 
 
 class Descriptor(NamedTuple):
-    """How a worker finds a vector: segment name, byte offset, stride, length, dtype."""
+    """How a worker finds a vector: segment name, byte offset, stride, length, dtype.
+
+    Every field is a builtin (``dtype`` is the dtype's ``str``, e.g.
+    ``"<f8"``), so that ``tuple(descriptor)`` travels to a worker without
+    any pickler callback: loky pickles tasks with cloudpickle, which is
+    several times slower on numpy objects and classes than on builtins.
+    """
 
     name: str
     offset: int
     stride: int
     length: int
-    dtype: np.dtype
+    dtype: str
     persistent: bool
 
 
@@ -165,7 +171,7 @@ def describe(x):
         segment = x.base
     offset = x.__array_interface__["data"][0] - segment.address
     descriptor = Descriptor(
-        segment.name, offset, x.strides[0], x.shape[0], x.dtype, holder is None
+        segment.name, offset, x.strides[0], x.shape[0], x.dtype.str, holder is None
     )
     return descriptor, holder
 
@@ -216,6 +222,7 @@ def unlink_attached():
 
 def forget_except(live):
     """Close the attachments of persistent segments not in ``live``."""
+    live = frozenset(live)
     for name in [name for name in _attached if name not in live]:
         _attached.pop(name).close()
 
@@ -243,5 +250,5 @@ def attach(descriptor):
 
 
 def live_names():
-    """Names of the segments of :func:`shared_empty` arrays still alive."""
-    return frozenset(segment.name for segment in _live)
+    """Names of the segments of :func:`shared_empty` arrays still alive (a tuple)."""
+    return tuple(segment.name for segment in _live)

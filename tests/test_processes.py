@@ -5,12 +5,14 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+import loky
 import numpy as np
 import pytest
 
@@ -105,6 +107,27 @@ def test_caller_owned_process_pool_reads_shared_memory_and_stays_open():
         assert executor.submit(abs, -3).result() == 3
 
 
+@pytest.mark.parametrize("make", ["private", "reusable"])
+def test_caller_owned_loky_executor_reads_shared_memory_and_stays_open(make, monkeypatch):
+    a = shared_empty(1000)
+    a[:] = 2.0
+    b = np.ones(1000)
+    copies = []
+    original = processes._shm._copy_to_segment
+    monkeypatch.setattr(processes._shm, "_copy_to_segment", lambda x: copies.append(x) or original(x))
+    executor = loky.ProcessPoolExecutor(2) if make == "private" else loky.get_reusable_executor(2)
+    try:
+        assert parallel_dot(a, a, workers=2, executor=executor) == 4000.0
+        assert copies == []  # the shared vector was read in place
+        assert parallel_dot(a, b, workers=3, executor=executor) == 2000.0
+        assert len(copies) == 1  # the ordinary array went through shared memory
+        paralleldot.shutdown()
+        assert executor.submit(abs, -3).result() == 3
+        assert _pools._processes.executor is not executor
+    finally:
+        executor.shutdown(wait=True)
+
+
 def test_pool_is_created_once_and_reused():
     paralleldot.shutdown()
     a = np.ones(100)
@@ -120,6 +143,29 @@ def test_pool_is_created_once_and_reused():
     assert _pools._processes.executor is not pool and _pools._processes.size == 3
     paralleldot.shutdown()
     assert _pools._processes.executor is None
+
+
+def test_workers_that_map_large_shared_vectors_are_kept(no_leaked_segments):
+    """Pages of shared vectors are no leak: loky must not restart the workers.
+
+    loky (with psutil, which the test extra brings) restarts a worker whose
+    resident size grew by 300 MB since its first task, checked at most once
+    a second; each worker here maps 400 MB of the vectors.
+    """
+    import psutil  # noqa: F401 - loky's memory check needs it
+
+    paralleldot.shutdown()
+    n = 5 * 10**7
+    a, b = shared_empty(n), shared_empty(n)
+    a[:] = 1.0
+    b[:] = 1.0
+    assert parallel_dot(np.ones(4), np.ones(4), workers=2, backend="processes") == 4
+    pids = set(_pools._processes.executor._processes)
+    for _ in range(3):
+        time.sleep(1.1)
+        assert parallel_dot(a, b, workers=2, backend="processes") == n
+    assert set(_pools._processes.executor._processes) == pids
+    paralleldot.shutdown()
 
 
 def test_thread_pool_is_created_once_and_reused():
@@ -147,7 +193,7 @@ def test_killed_worker_gives_a_clear_error_and_the_next_call_works(no_leaked_seg
     killer = threading.Thread(target=kill_soon)
     killer.start()
     started = time.monotonic()
-    with pytest.raises(BrokenProcessPool, match="a worker process died during parallel_dot"):
+    with pytest.raises(BrokenProcessPool, match=r"a worker process died during parallel_dot \(.*SIGKILL.*\)") as info:
         with np.errstate(over="ignore"):
             parallel_dot(a, a, workers=2, backend="processes")
     killer.join()
@@ -156,6 +202,22 @@ def test_killed_worker_gives_a_clear_error_and_the_next_call_works(no_leaked_seg
     b = np.arange(100.0)
     assert parallel_dot(b, b, workers=2, backend="processes") == np.dot(b, b)
     assert _pools._processes.executor is not pool
+
+
+def test_killed_worker_of_a_caller_executor_says_so_and_is_left_alone(no_leaked_segments):
+    executor = loky.ProcessPoolExecutor(2)
+    try:
+        a = np.ones(4 * 10**8, dtype=np.float16)  # about a second per chunk
+        assert parallel_dot(np.ones(4), np.ones(4), workers=2, executor=executor) == 4
+        victim = next(iter(executor._processes))
+        killer = threading.Timer(0.5, os.kill, (victim, signal.SIGKILL))
+        killer.start()
+        with pytest.raises(BrokenProcessPool, match=r"\(.*SIGKILL.*\); the executor passed as executor= is broken"):
+            with np.errstate(over="ignore"):
+                parallel_dot(a, a, workers=2, executor=executor)
+        killer.join()
+    finally:
+        executor.shutdown(wait=True)
 
 
 def test_no_resource_tracker_warning_and_no_leak_in_a_fresh_interpreter():
@@ -200,51 +262,59 @@ def test_no_resource_tracker_warning_and_no_leak_in_a_fresh_interpreter():
 
 
 @pytest.mark.parametrize("death", ["os._exit", "SIGKILL"])
-def test_workers_and_fork_server_exit_when_their_owner_dies_abruptly(death):
+def test_workers_and_trackers_exit_when_their_owner_dies_abruptly(death):
     """The workers exit and unlink the dead owner's shared vectors."""
-    # concurrent.futures workers wait for ever when their owner dies without
-    # shutting the pool down (asv's benchmark processes end with os._exit).
+    # loky's workers wait for tasks for ever when their owner dies without
+    # shutting the pool down (asv's benchmark processes end with os._exit),
+    # and they keep loky's resource tracker alive with them.
     script = textwrap.dedent(
         f"""
         import os, signal
         import numpy as np
         import paralleldot
-        from multiprocessing import forkserver
+        from loky.backend import resource_tracker as loky_tracker
+        from multiprocessing import resource_tracker
         from paralleldot import _pools
 
-        if __name__ == "__main__":
-            a = paralleldot.shared_empty(1000)
-            a[:] = 1.0
-            paralleldot.parallel_dot(a, a, workers=2, backend="processes")
-            pids = list(_pools._processes.executor._processes)
-            pids.append(forkserver._forkserver._forkserver_pid)
-            print(a.base.name, " ".join(map(str, pids)), flush=True)
-            # Like asv's kill of the process group: the resource tracker,
-            # which would unlink the segment, dies before it can.
-            from multiprocessing import resource_tracker
-            os.kill(resource_tracker._resource_tracker._pid, signal.SIGKILL)
-            if {death!r} == "os._exit":
-                os._exit(0)
-            os.kill(os.getpid(), signal.SIGKILL)
+        a = paralleldot.shared_empty(1000)
+        a[:] = 1.0
+        paralleldot.parallel_dot(a, a, workers=2, backend="processes")
+        pids = list(_pools._processes.executor._processes)
+        pids.append(loky_tracker._resource_tracker._pid)
+        print(a.base.name, " ".join(map(str, pids)), flush=True)
+        # Like asv's kill of the process group: the resource tracker,
+        # which would unlink the segment, dies before it can.
+        os.kill(resource_tracker._resource_tracker._pid, signal.SIGKILL)
+        if {death!r} == "os._exit":
+            os._exit(0)
+        os.kill(os.getpid(), signal.SIGKILL)
         """
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
-        cwd=os.path.dirname(os.path.dirname(os.path.abspath(paralleldot.__file__))),
-    )
-    name, *pids = proc.stdout.split()
+    # Output to a file, not a pipe: a pipe would wait for the workers too.
+    with tempfile.TemporaryFile("w+") as out:
+        subprocess.run(
+            [sys.executable, "-c", script], stdout=out, stderr=subprocess.DEVNULL, timeout=120,
+            cwd=os.path.dirname(os.path.dirname(os.path.abspath(paralleldot.__file__))),
+        )
+        out.seek(0)
+        name, *pids = out.read().split()
     pids = [int(pid) for pid in pids]
-    assert len(pids) == 3, proc.stderr
-
-    def alive(pid):
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                return f.read().split(")")[-1].split()[0] != "Z"
-        except FileNotFoundError:
-            return False
+    assert len(pids) == 3, (name, pids)
 
     deadline = time.monotonic() + 30
-    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert [pid for pid in pids if alive(pid)] == []
+    left = [pid for pid in pids if _alive(pid)]
+    for pid in left:  # do not leave them to the next tests
+        os.kill(pid, signal.SIGKILL)
+    assert left == []
     assert not segment_exists(name)  # unlinked by the workers on their way out
+
+
+def _alive(pid):
+    """Whether process ``pid`` runs (a zombie does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

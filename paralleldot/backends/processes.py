@@ -19,7 +19,7 @@ from concurrent.futures.process import BrokenProcessPool
 import loky
 import numpy as np
 
-from .. import _blas, _pools, _shm
+from .. import _blas, _kernels, _pools, _shm
 
 #: Executors whose workers are processes: they read the vectors in shared memory.
 PROCESS_EXECUTORS = (ProcessPoolExecutor, loky.ProcessPoolExecutor)
@@ -89,7 +89,9 @@ def _describe(x, temporaries):
 def _chunk_dot(da, db, start, stop, live):
     """In a worker: ``numpy.dot`` of one slice of two shared vectors.
 
-    ``da`` and ``db`` are :class:`~paralleldot._shm.Descriptor` tuples,
+    Integer and boolean slices run ``numpy.einsum``, vectorised where
+    ``numpy.dot`` is not (see :mod:`paralleldot._kernels`); BLAS dtypes
+    ``numpy.dot`` with the worker's one BLAS thread. ``da`` and ``db`` are :class:`~paralleldot._shm.Descriptor` tuples,
     ``live`` the names of the caller's live shared vectors. Returns the
     partial sum packed as ``(dtype.str, bytes)``, see :func:`_unpack`.
     """
@@ -97,8 +99,9 @@ def _chunk_dot(da, db, start, stop, live):
     with contextlib.ExitStack() as attachments:
         x = _attach(da, attachments)
         y = _attach(db, attachments)
+        dot = _kernels.serial_alternative(x, y) or np.dot
         with _blas.in_chunk():
-            result = np.dot(x[start:stop], y[start:stop])
+            result = dot(x[start:stop], y[start:stop])
         del x, y  # release the buffers before a temporary segment closes
     return _pack(result)
 

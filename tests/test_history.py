@@ -53,19 +53,19 @@ def test_the_repository_milestones_exist_and_later_package_commits_follow():
     assert commits[: len(milestones)] == milestones
     hashes = [h for h, _ in commits]
     assert len(set(hashes)) == len(hashes)
-    line = history._git("rev-list", "--first-parent", "HEAD", "--", *history.PACKAGE_PATHS).split()
-    newest = min(line.index(h) for h, _ in milestones if h in line)  # newest first
-    # Every package commit newer than the newest milestone is measured.
-    assert set(line[:newest]) <= set(hashes)
+    newer = history._git("rev-list", "--first-parent", f"{milestones[-1][0]}..HEAD", "--",
+                         *history.PACKAGE_PATHS).split()
+    # Every package commit newer than the newest milestone is measured, and only those.
+    assert set(hashes) == {h for h, _ in milestones} | set(newer)
 
 
 def test_a_milestones_file_from_the_environment(tmp_path, monkeypatch):
+    """Even a milestone that does not change the package (HEAD here) bounds the history."""
     path = tmp_path / "m.txt"
-    first = history.read_milestones()[-1][0]
-    path.write_text(f"{first} the newest milestone\n")
+    head = history._git("rev-parse", "HEAD").strip()
+    path.write_text(f"{head} the newest milestone\n")
     monkeypatch.setenv(history.MILESTONES_ENV, str(path))
-    commits = history.history()
-    assert commits[0] == (first, "the newest milestone")
+    assert history.history() == [(head, "the newest milestone")]
 
 
 @pytest.mark.parametrize(

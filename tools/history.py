@@ -98,13 +98,18 @@ def read_milestones(path=None):
 
 
 def history(path=None):
-    """``[(hash, label)]``: the milestones, then every newer package commit, oldest first."""
+    """``[(hash, label)]``: the milestones, then every newer package commit, oldest first.
+
+    "Newer" is what the newest milestone (the file's last line) does not
+    contain: the commits of ``<newest milestone>..HEAD`` on the first-parent
+    line that change the package.
+    """
     milestones = read_milestones(path)
     known = {h for h, _ in milestones}
-    line = _git("rev-list", "--first-parent", "--reverse", "HEAD", "--", *PACKAGE_PATHS).split()
-    newest = max((line.index(h) for h in known if h in line), default=-1)
+    since = f"{milestones[-1][0]}..HEAD" if milestones else "HEAD"
+    later = [h for h in _git("rev-list", "--first-parent", "--reverse", since,
+                             "--", *PACKAGE_PATHS).split() if h not in known]
     subjects = {}
-    later = [h for h in line[newest + 1:] if h not in known]
     if later:
         out = _git("show", "-s", "--format=%H %s", *later)
         subjects = dict(row.split(" ", 1) for row in out.splitlines() if " " in row)

@@ -1,14 +1,16 @@
-"""No oversubscription: one BLAS thread per chunk while a split runs.
+"""One BLAS thread per chunk in worker processes.
 
-``numpy.dot`` of a long vector may start its own BLAS threads (OpenBLAS
-uses every core by default). When ``k`` chunks already run at once, those
-threads compete for the same cores. :func:`single_threaded_blas` limits
-BLAS to one thread for as long as at least one split is running in this
-process, and restores the caller's settings when the last one ends.
+A process worker runs one chunk at a time, and the pool already runs one
+worker per core: BLAS threads of its own would only compete for the same
+cores. paralleldot's workers are limited for life
+(:func:`limit_worker_process`); a process of an executor the caller owns is
+limited for each chunk and then restored (:func:`in_chunk`). The thread
+split leaves the caller's BLAS alone (see :mod:`paralleldot._kernels`).
 
-BLAS thread limits are global to the process: while a split runs, a
-``numpy.dot`` called from another thread of the program also gets one
-BLAS thread.
+:func:`single_threaded_blas` limits BLAS to one thread for as long as at
+least one block using it runs in this process, and restores the previous
+settings when the last one ends; BLAS thread limits are global to a
+process.
 """
 
 import contextlib

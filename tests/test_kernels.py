@@ -72,24 +72,18 @@ def test_mixed_dtypes_promote_like_numpy(left, right):
         assert result == pytest.approx(expected, rel=1e-3 if expected.dtype.itemsize <= 4 else 1e-12)
 
 
-def test_which_kernel_runs(monkeypatch):
+def test_which_kernel_runs():
     f8 = np.ones(1000)
     i4 = np.ones(1000, np.int32)
-    assert _kernels.for_vectors(i4, i4) == (_kernels.einsum_dot, False)
-    assert _kernels.for_vectors(f8, f8) == (np.dot, True)
-    assert _kernels.for_vectors(f8.astype("f2"), f8.astype("f2")) == (np.dot, False)
-    assert _kernels.for_vectors(i4, f8) == (np.dot, True)  # numpy.dot casts, then BLAS
-    assert _kernels.for_vectors(i4, i4.astype("i8")) == (np.dot, False)
-    monkeypatch.setattr(_kernels, "STREAMING_BYTES", 1000)  # past the cache: no BLAS
-    assert _kernels.for_vectors(f8, f8) == (_kernels.einsum_dot, False)
+    assert _kernels.for_vectors(i4, i4) is _kernels.einsum_dot
+    assert _kernels.for_vectors(i4.astype(bool), i4.astype(bool)) is _kernels.einsum_dot
+    assert _kernels.for_vectors(f8, f8) is np.dot
+    assert _kernels.for_vectors(f8.astype("f2"), f8.astype("f2")) is np.dot
+    assert _kernels.for_vectors(i4, f8) is np.dot  # numpy.dot casts, then BLAS
+    assert _kernels.for_vectors(i4, i4.astype("i8")) is np.dot
     assert _kernels.serial_alternative(i4, i4) is _kernels.einsum_dot
     assert _kernels.serial_alternative(f8, f8) is None
     assert _kernels.serial_alternative(i4, f8) is None
-
-
-def test_the_cache_size_is_read_or_defaulted():
-    assert _kernels.STREAMING_BYTES >= 1 << 20
-    assert _kernels._last_level_cache_bytes() == _kernels.STREAMING_BYTES
 
 
 def _blas_threads():
@@ -105,41 +99,46 @@ def two_blas_threads():
         yield
 
 
-def test_the_split_limits_blas_per_chunk_and_restores_it(two_blas_threads, monkeypatch):
+@pytest.mark.parametrize("dtype", ["f8", "f4", "c16", "i4", "?"])
+def test_the_split_leaves_the_callers_blas_as_it_was(two_blas_threads, monkeypatch, dtype):
+    """Chunks run with the caller's BLAS threads, and a numpy.dot afterwards too."""
     seen = []
+    kernel = _kernels.for_vectors
 
-    def recording_dot(x, y):
-        seen.append(_blas_threads())
-        return np.dot(x, y)
+    def recording(a, b):
+        real = kernel(a, b)
 
-    monkeypatch.setattr(_kernels, "for_vectors", lambda a, b: (recording_dot, True))
-    a = np.ones(100_000)
-    assert parallel_dot(a, a, workers=2, backend="threads") == 100_000.0
-    assert seen == [[1], [1]]
-    assert _blas_threads() == [2]  # a numpy.dot after the split runs as before
+        def dot(x, y):
+            seen.append(_blas_threads())
+            return real(x, y)
 
+        return dot
 
-def test_streaming_and_integer_chunks_leave_blas_alone(two_blas_threads, monkeypatch):
-    monkeypatch.setattr(_kernels, "STREAMING_BYTES", 1000)
-    calls = []
-    monkeypatch.setattr(
-        paralleldot._blas, "single_threaded_blas", lambda: calls.append(1) or pytest.fail("limited")
-    )
-    for dtype in ("f8", "i4", "c16"):
-        a = np.ones(50_000, dtype)
-        assert parallel_dot(a, a, workers=2, backend="threads") == 50_000
-    assert calls == [] and _blas_threads() == [2]
+    monkeypatch.setattr(_kernels, "for_vectors", recording)
+    a = np.ones(100_000, dtype)
+    expected = np.dot(a, a)
+    assert parallel_dot(a, a, workers=2, backend="threads") == expected
+    assert seen == [[2], [2]]
+    assert _blas_threads() == [2]
 
 
-def test_a_failing_chunk_still_restores_blas(two_blas_threads):
+def test_a_failing_chunk_waits_for_the_others():
     class Boom(RuntimeError):
         pass
 
-    def failing(x, y):
-        raise Boom("chunk failed")
+    finished = []
 
-    a = np.ones(20_000)
+    def kernel(x, y):
+        if x[0] == 0:
+            raise Boom("chunk failed")
+        import time
+
+        time.sleep(0.05)
+        finished.append(1)
+        return np.dot(x, y)
+
+    a = np.arange(30_000.0)
     with pytest.raises(Boom):
-        threads.run_on(paralleldot._pools.thread_pool(2), a, a, paralleldot.split(20_000, 3),
-                       kernel=(failing, True))
-    assert _blas_threads() == [2]
+        threads.run_on(paralleldot._pools.thread_pool(2), a, a, paralleldot.split(30_000, 3),
+                       inline_first=True, kernel=kernel)
+    assert finished == [1, 1]

@@ -113,6 +113,8 @@ def _parse_args(argv):
                    help="OPENBLAS/OMP/MKL_NUM_THREADS of the benchmark processes "
                    "(default %(default)s; 'default' leaves them unset)")
     p.add_argument("--show-stderr", action="store_true", help="pass --show-stderr to asv run")
+    p.add_argument("--save", metavar="FILE", default=None,
+                   help="write every row's values of every round, and the verdicts, as JSON")
     args = p.parse_args(argv)
     if args.factor <= 1:
         p.error(f"--factor must be > 1, got {args.factor}")
@@ -337,6 +339,23 @@ def _collect(args, conf, machine, base, head, env_filter, env_name, bench, round
     return 0
 
 
+def _save(path, base, head, args, samples, judged, regressed):
+    """Write the rounds and the verdicts to ``path`` (JSON), for experiments."""
+    import json
+
+    def name(key):
+        return "/".join(str(k) for k in key[:4])
+
+    data = {
+        "base": base, "head": head, "factor": args.factor, "rounds": args.rounds,
+        "samples": {name(k): {"base": b, "head": h} for k, (b, h) in samples.items()},
+        "judged": [dict(r, rounds=list(r["rounds"])) for r in judged],
+        "regressed": [name((r["split"], r["N"], r["workers"], r["dtype"])) for r in regressed],
+    }
+    with open(path, "w") as f:
+        json.dump(data, f, indent=1)
+
+
 def main(argv=None):
     args = _parse_args(argv)
     if shutil.which("git") is None:
@@ -390,6 +409,8 @@ def main(argv=None):
                   if (r["split"], r["N"], r["workers"], r["dtype"], r["env"]) not in flagged]
         judged += again_judged
         regressed = again
+    if args.save:
+        _save(args.save, base, head, args, samples, judged, regressed)
     print()
     print(f"gate: BASE {base[:8]} ({args.base}) -> HEAD {head[:8]} ({args.head}): "
           f"numpy.dot time / split time, median of the rounds, factor {args.factor:g}, "

@@ -2,7 +2,7 @@
 
 A dot product of two vectors reads ``a.nbytes + b.nbytes`` bytes.
 ``track_bandwidth`` returns those bytes / the best time of interleaved
-samples, in GB/s, for ``N`` >= 1e6 (below, the vectors sit in the caches).
+samples, in GB/s, for ``N`` >= 1e7 (the vectors stream from memory).
 ``ceiling`` copies ``a`` (reads and writes as many bytes) with ``workers``
 threads: past the caches no split can beat memory bandwidth, it can only
 approach it, so compare each series to the ceiling at the same N, workers
@@ -17,7 +17,7 @@ IMPLS = [common.NUMPY_DOT, "threads", "processes", "ceiling"]
 class Bandwidth(common.TrackBenchmark):
     """GB/s read per dot product (or copied, for the ceiling)."""
 
-    params = [IMPLS, common.sizes_from(10**6), list(common.WORKERS), list(common.DTYPES)]
+    params = [IMPLS, common.sizes_from(10**7), list(common.WORKERS), list(common.DTYPES)]
     param_names = ["impl", "N", "workers", "dtype"]
     version = common.version("2")
     unit = "GB/s"

@@ -1,10 +1,10 @@
 """backend="dask" against the threads split and numpy.dot, and the inputs of the scale-out model.
 
-Two kinds of input, each its own class:
+Two kinds of input:
 
-- *numpy vectors* (``Dask``): what a numpy user passes; every call scatters
-  the chunks to the workers (``16 N`` bytes through local TCP) and gathers
-  the partial sums.
+- *numpy vectors* (``Dask``, seconds per call): what a numpy user passes;
+  every call scatters the chunks to the workers (``16 N`` bytes through
+  local TCP) and gathers the partial sums.
 - *dask arrays already on the cluster* (``DaskArrays``): the vectors are
   persisted in ``workers`` chunks before timing, as data larger than one
   machine would be; a call sends one small graph and gathers the partial
@@ -12,33 +12,36 @@ Two kinds of input, each its own class:
 
 The cluster is a ``distributed.LocalCluster`` like the backend's embedded
 one (``workers`` worker processes with one thread each, everything on
-127.0.0.1, no dashboard), started once per process (outside timing) and
-passed with ``client=``. It is closed when the process ends.
+127.0.0.1, no dashboard), passed with ``client=``.
 
-The ``track_`` ratio classes time dask and its reference side by side in
-one process (best of interleaved samples, as :func:`common.speedup`) and
-return ``time(reference) / time(dask)``: above 1 dask is faster.
+The ratio classes time dask and its reference side by side in one process
+(best of interleaved samples, as :func:`common.speedup`) and return
+``time(reference) / time(dask)``: above 1 dask is faster; ``Dask`` and
+``DaskArrays`` report dask's best time per call of the same measurement.
 
 Environments without dask, and commits without the dask backend, skip
 these (``NotImplementedError`` in ``setup``).
 
-Cost: one cluster per process, few processes
+Cost: one cluster per commit and environment
 --------------------------------------------
 asv runs every parameter set in its own process, and a process that uses
 dask starts a cluster (about 1.5 s here, plus 0.5 s to import dask and
-0.3 s to close it). So:
+0.3 s to close it); asv ends its benchmark processes with ``os._exit``, so
+a cluster started there is never closed and its worker processes run on
+into the next benchmarks. So:
 
 - the timed and ratio classes take their parameters from the profile's
   grid (``N`` x ``workers``) but, unless
   ``PARALLELDOT_BENCH_DASK_GRID=full`` is exported, only ``workers = 2``
-  (this machine's cores) and the sizes 1e5, 1e7 and 1e8 that the profile
-  selects (1e5 in ``quick``, 1e5 and 1e7 in ``default``; a profile with
-  none of them runs its largest size up to 1e7): the *lean grid*
+  (this machine's cores) and the sizes 1e7 and 1e8 that the profile
+  selects (1e7 in ``default``; a profile with none of them, ``quick``,
+  runs its largest size up to 1e7): the *lean grid*
   (:data:`GRID_PARAMS`). Nothing is skipped;
-- the four ratio classes and the ``Model*`` classes (below) share one
-  ``setup_cache`` (:class:`_Measured`): one process, one cluster per
-  ``workers``, measures the model's inputs and every ratio of the grid;
-  the classes only report them, each parameter set in a light process;
+- every class (the ratios, ``Dask``, ``DaskArrays`` and the ``Model*``
+  classes below) shares one ``setup_cache`` (:class:`_Measured`): one
+  process, one cluster per ``workers``, closed at its end, measures the
+  model's inputs and every ratio and time of the grid; the classes only
+  report them, each parameter set in a light process;
 - everything runs one round (``rounds = 1``).
 
 Quiet machine, 2 cores (2026-11-26): the whole module takes about 13 s of
@@ -101,7 +104,7 @@ SAMPLES = 7
 #: Environment variable: ``full`` runs the dask split benchmarks on the whole grid.
 GRID_ENV = "PARALLELDOT_BENCH_DASK_GRID"
 #: Sizes and workers of the lean grid (see the module doc).
-LEAN_SIZES = (10**5, 10**7, 10**8)
+LEAN_SIZES = (10**7, 10**8)
 LEAN_WORKERS = (2,)
 #: Largest size a profile without any of LEAN_SIZES falls back to.
 LEAN_FALLBACK_MAX = 10**7
@@ -268,52 +271,6 @@ def _grid_params():
 GRID_PARAMS = _grid_params()
 
 
-class _Dask(common.Benchmark):
-    """Setup shared by the timed dask benchmarks: skip, cluster, inputs, one warm call."""
-
-    params = GRID_PARAMS
-
-    #: One process per parameter set, each with its own cluster: see the module doc.
-    rounds = 1
-
-    def setup(self, N, workers):
-        require_dask()
-        require_grid(N, workers)  # before the vectors are drawn
-        super().setup(N, workers)
-        self.client = client(workers)
-        self.x, self.y = self.inputs(N, workers)
-        self.call = _dask_dot(self.x, self.y, workers, self.client)
-        common.warm((type(self).__name__, N, workers), self.call)
-
-    def inputs(self, N, workers):
-        return self.a, self.b
-
-
-class Dask(_Dask):
-    """``parallel_dot(backend="dask")`` of numpy vectors: scatter, dot, gather per call."""
-
-    version = common.version("1")
-
-    def time_dask(self, N, workers):
-        paralleldot.parallel_dot(self.x, self.y, workers=workers, backend="dask", client=self.client)
-
-    time_dask.pretty_name = "parallel_dot, dask, numpy vectors (scattered per call)"
-
-
-class DaskArrays(_Dask):
-    """``parallel_dot(backend="dask")`` of dask arrays already held by the workers."""
-
-    version = common.version("2")  # 2: the arrays are persisted (one key per block)
-
-    def inputs(self, N, workers):
-        return persisted_vectors(N, workers)
-
-    def time_dask_arrays(self, N, workers):
-        paralleldot.parallel_dot(self.x, self.y, workers=workers, backend="dask", client=self.client)
-
-    time_dask_arrays.pretty_name = "parallel_dot, dask, dask arrays on the cluster"
-
-
 # --- ratios: reference time / dask time, side by side ---------------------------------
 
 #: The ratios: name -> (reference, dask inputs).
@@ -326,7 +283,9 @@ RATIOS = {
 
 
 def _ratio(reference, candidate, blas_threads=None):
-    """``best time(reference) / best time(candidate)``, :data:`SAMPLES` interleaved samples.
+    """``(best time(reference) / best time(candidate), best time(candidate))``.
+
+    :data:`SAMPLES` interleaved samples of each.
 
     With ``blas_threads``, BLAS is capped at that many threads while both run
     (the suite's fair ``numpy.dot`` reference).
@@ -337,18 +296,19 @@ def _ratio(reference, candidate, blas_threads=None):
     finally:
         if limiter is not None:
             limiter.restore_original_limits()
-    return min(ref) / min(cand)
+    return min(ref) / min(cand), min(cand)
 
 
 def measure_ratios(points=None):
     """Every ratio of :data:`RATIOS` at each ``(N, workers)`` of ``points`` (default: the grid).
 
-    Returns ``{"values": {(name, N, workers): ratio}, "errors": {(N,
-    workers): message}, "skipped": reason or None}``. One cluster per
+    Returns ``{"values": {(name, N, workers): ratio}, "seconds": {(inputs,
+    N, workers): best seconds per dask call}, "errors": {(N, workers):
+    message}, "skipped": reason or None}``. One cluster per
     ``workers``; the persisted vectors of a size are dropped before the next
     size. An error at one point is recorded and the others are measured.
     """
-    out = {"values": {}, "errors": {}, "skipped": None}
+    out = {"values": {}, "seconds": {}, "errors": {}, "skipped": None}
     try:
         require_dask()
     except NotImplementedError as exc:
@@ -369,7 +329,10 @@ def measure_ratios(points=None):
                 func()  # pools, cluster connections, the persisted copies
             for name, (reference, inputs) in RATIOS.items():
                 blas = workers if reference == "numpy.dot" else None
-                out["values"][(name, n, workers)] = _ratio(references[reference], candidates[inputs], blas)
+                ratio, seconds = _ratio(references[reference], candidates[inputs], blas)
+                out["values"][(name, n, workers)] = ratio
+                best = out["seconds"].get((inputs, n, workers), seconds)
+                out["seconds"][(inputs, n, workers)] = min(best, seconds)
         except Exception as exc:  # reported by the benchmark of this point
             out["errors"][(n, workers)] = f"{type(exc).__name__}: {exc}"
         finally:
@@ -482,6 +445,42 @@ class NumpyDotOverDaskArrays(_Ratio):
 
     track_numpy_dot_over_dask_arrays.pretty_name = "numpy.dot time / dask time, dask arrays on the cluster"
     track_numpy_dot_over_dask_arrays.unit = "ratio"
+
+
+# --- seconds per call, from the same measurement ------------------------------------
+
+
+class Dask(_Ratio):
+    """``parallel_dot(backend="dask")`` of numpy vectors: seconds per call (scatter, dot, gather).
+
+    The best of the interleaved samples of the shared measurement, back to
+    back (calls under 10 ms include the client's batching, see the module
+    doc). Measured there, not in a process of its own: asv ends its
+    benchmark processes with ``os._exit``, which would leave a cluster's
+    worker processes running into the next benchmarks.
+    """
+
+    version = common.version("2")  # 2: measured in the shared setup_cache
+    unit = "seconds"
+
+    def track_dask(self, cache, N, workers):
+        return cache["ratios"]["seconds"][("numpy vectors", N, workers)]
+
+    track_dask.pretty_name = "parallel_dot, dask, numpy vectors (scattered per call): seconds"
+    track_dask.unit = "seconds"
+
+
+class DaskArrays(_Ratio):
+    """``parallel_dot(backend="dask")`` of dask arrays already held by the workers: seconds per call."""
+
+    version = common.version("3")  # 3: measured in the shared setup_cache
+    unit = "seconds"
+
+    def track_dask_arrays(self, cache, N, workers):
+        return cache["ratios"]["seconds"][("dask arrays", N, workers)]
+
+    track_dask_arrays.pretty_name = "parallel_dot, dask, dask arrays on the cluster: seconds"
+    track_dask_arrays.unit = "seconds"
 
 
 # --- the scale-out model's inputs ---------------------------------------------------

@@ -8,28 +8,21 @@ site can show ``numpy.dot`` and a split side by side for the same ``N``,
 - ``threads``, ``auto``, ``processes``: ``paralleldot.parallel_dot`` with
   that backend (``processes`` on vectors in ``paralleldot.shared_empty``
   memory, which its workers read in place);
-- ``per-call pool``: the original example's split, a new thread pool per
-  call. It does not use paralleldot: a control series, flat across commits
-  unless the machine or numpy changed, measured for float64 only.
+``PerCallPool`` times the original example's split, a new thread pool per
+call, on float64 vectors. It does not use paralleldot: with ``numpy.dot``
+it is a control series, flat across commits unless the machine or numpy
+changed. Starting two threads costs a fast or a slow amount depending on
+the benchmark process (a third more, measured here), so it runs in four
+processes per point.
 
-Inputs are prepared and pools started in ``setup``; ``time_dot`` holds one
-call. A backend that does not exist at the commit measured is skipped
+Inputs are prepared and pools started in ``setup``; a ``time_`` method holds
+one call. A backend that does not exist at the commit measured is skipped
 (``NotImplementedError`` in ``setup``).
 """
 
-from asv_runner.benchmarks.mark import skip_for_params
-
 from . import common
 
-IMPLS = [common.NUMPY_DOT, *common.SPLITS, common.PER_CALL_POOL]
-#: The control series runs for float64 only: it does not depend on the package.
-CONTROL_SKIPS = [
-    (common.PER_CALL_POOL, n, w, d)
-    for n in common.SIZES
-    for w in common.WORKERS
-    for d in common.DTYPES
-    if d != "float64"
-]
+IMPLS = [common.NUMPY_DOT, *common.SPLITS]
 
 
 class TimeDot(common.Benchmark):
@@ -48,8 +41,24 @@ class TimeDot(common.Benchmark):
         if getattr(self, "impl", None) is not None:
             self.impl.close()
 
-    @skip_for_params(CONTROL_SKIPS)
     def time_dot(self, impl, N, workers, dtype):
         self.impl()
 
     time_dot.pretty_name = "seconds per dot product"
+
+
+class PerCallPool(common.Benchmark):
+    """The original example's split, a new thread pool per call: a control series."""
+
+    params = [list(common.SIZES), list(common.WORKERS)]
+    param_names = ["N", "workers"]
+    version = common.version("2")
+    rounds = 4
+
+    def setup(self, N, workers):
+        self.impl = common.Implementation(common.PER_CALL_POOL, N, workers, "float64")
+
+    def time_per_call_pool(self, N, workers):
+        self.impl()
+
+    time_per_call_pool.pretty_name = "the example's split, a new thread pool per call (float64)"

@@ -20,18 +20,9 @@ commit) oversubscribes the cores and shows it.
 import numpy as np
 
 import paralleldot
-from asv_runner.benchmarks.mark import skip_for_params
-
 from . import common
 
-SPLITS = [*common.SPLITS, common.PER_CALL_POOL]
-CONTROL_SKIPS = [
-    (common.PER_CALL_POOL, n, w, d)
-    for n in common.sizes_from(10**5)
-    for w in common.WORKERS
-    for d in common.DTYPES
-    if d != "float64"
-]
+SPLITS = list(common.SPLITS)
 #: Interleaved samples per function of one crossover point.
 CROSSOVER_SAMPLES = 7
 
@@ -54,7 +45,6 @@ class Speedup(common.TrackBenchmark):
             if impl is not None:
                 impl.close()
 
-    @skip_for_params(CONTROL_SKIPS)
     def track_speedup(self, impl, N, workers, dtype):
         return common.speedup(self.reference, self.split)
 

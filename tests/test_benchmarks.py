@@ -2,10 +2,7 @@
 
 For each benchmark method and each parameter combination at the smallest
 ``N`` of its grid: ``setup``, the method, ``teardown`` -- what asv does,
-without asv. Combinations that the benchmark's ``skip_params`` leaves out
-are checked to be left out for a reason (the control series runs for
-float64 only). A benchmark skipped because its feature does not exist at
-this commit is reported as a pytest skip; on HEAD there is none.
+without asv. On HEAD every feature exists: a benchmark that skips fails.
 """
 
 import inspect
@@ -82,6 +79,7 @@ def test_suite_is_discovered():
     names = {_id(b) for b in BENCHMARKS}
     assert {
         "bench_dot.TimeDot.time_dot",
+        "bench_dot.PerCallPool.time_per_call_pool",
         "bench_speedup.Speedup.track_speedup",
         "bench_speedup.Crossover.track_crossover",
         "bench_bandwidth.Bandwidth.track_bandwidth",
@@ -108,9 +106,6 @@ def test_conventions(item):
 def test_runs_once_on_smallest_size(item, point):
     module, cls, attr = item
     method = getattr(cls, attr)
-    if point in getattr(method, "skip_params", ()):
-        assert point[0] == common.PER_CALL_POOL and "float64" not in point
-        return
     bench = cls()
     try:
         bench.setup(*point)
@@ -130,11 +125,12 @@ def test_runs_once_on_smallest_size(item, point):
         assert value is None
 
 
-def test_control_series_runs_for_float64_only():
-    skips = set(bench_dot.TimeDot.time_dot.skip_params)
-    for impl, n, workers, dtype in itertools.product(*bench_dot.TimeDot.params):
-        skipped = (impl, n, workers, dtype) in skips
-        assert skipped == (impl == common.PER_CALL_POOL and dtype != "float64")
+def test_the_control_series_do_not_use_the_package():
+    """numpy.dot and the example's per-call pool: the noise floor of the history."""
+    assert common.NUMPY_DOT in bench_dot.TimeDot.params[0]
+    assert bench_dot.PerCallPool.param_names == ["N", "workers"]
+    assert bench_dot.PerCallPool.rounds > bench_dot.TimeDot.rounds
+    assert "paralleldot" not in common.per_call_pool_dot.__code__.co_names
 
 
 def test_profiles(monkeypatch):
@@ -200,7 +196,7 @@ def test_parallel_copy_copies():
 
 
 def test_implementations_compute_the_dot_product():
-    for impl in bench_dot.IMPLS:
+    for impl in [*bench_dot.IMPLS, common.PER_CALL_POOL]:
         for dtype in ("float64", "int32"):
             call = common.Implementation(impl, 10**4, 2, dtype)
             try:

@@ -55,8 +55,8 @@ def test_the_repository_milestones_exist_and_later_package_commits_follow():
     assert len(set(hashes)) == len(hashes)
     newer = history._git("rev-list", "--first-parent", f"{milestones[-1][0]}..HEAD", "--",
                          *history.PACKAGE_PATHS).split()
-    # Every package commit newer than the newest milestone is measured, and only those.
-    assert set(hashes) == {h for h, _ in milestones} | set(newer)
+    # The newest package commit after the newest milestone is measured, and only it.
+    assert set(hashes) == {h for h, _ in milestones} | set(newer[:history.NEWER])
 
 
 def test_a_milestones_file_from_the_environment(tmp_path, monkeypatch):
@@ -121,11 +121,11 @@ def _run_main(clone):
 def test_main_command_publishes_history_and_reruns_measure_only_new_commits(asv_clone):
     clone = asv_clone("history", profile="quick", timeout=1800)
     first = clone.rev_parse("HEAD")
-    milestones = clone.workdir / "milestones.txt"
-    milestones.write_text(f"{first} where this test starts\n")
-    clone.env[history.MILESTONES_ENV] = str(milestones)
     second = clone.commit_file(PACKAGE_FILE, "\n# history test: a package commit\n",
                                "test: a package commit", append=True)
+    milestones = clone.workdir / "milestones.txt"
+    milestones.write_text(f"{first} where this test starts\n{second} a milestone\n")
+    clone.env[history.MILESTONES_ENV] = str(milestones)
     clone.commit_file("README.md", "\nnot a package commit\n", "test: docs only", append=True)
     third = clone.commit_file(PACKAGE_FILE, "\n# history test: another\n",
                               "test: another package commit", append=True)
@@ -160,10 +160,11 @@ def test_main_command_publishes_history_and_reruns_measure_only_new_commits(asv_
     again = _run_main(clone)
     assert "0 commit x environment run(s)" in again and "6 already measured, 0 to run" in again
 
-    # A new package commit: its own measurements only.
+    # A new package commit: its own measurements only (it takes the place of
+    # the third as the newest package commit; the third's results stay).
     fourth = clone.commit_file(PACKAGE_FILE, "\n# history test: a fourth\n",
                                "test: a new package commit", append=True)
     last = _run_main(clone)
-    assert "6 already measured, 2 to run" in last
+    assert "3 commits x 2 environments" in last and "4 already measured, 2 to run" in last
     assert sorted(re.findall(r"^\[\s*\d+/2\s+\d+:\d\d\] ([0-9a-f]{8})", last, re.MULTILINE)) \
         == [fourth[:8]] * 2

@@ -53,8 +53,14 @@ MILESTONES_ENV = "PARALLELDOT_MILESTONES"
 MILESTONES = os.path.join(ROOT, "benchmarks", "milestones.txt")
 #: Paths whose changes make a commit worth measuring.
 PACKAGE_PATHS = ("paralleldot", "pyproject.toml")
+#: How many package commits newer than the newest milestone a run adds (the
+#: newest ones): the first run's time stays bounded, and a new commit is
+#: always among them.
+NEWER = 1
 LOG_NAME = "history.log"
-CONTROL_BENCHMARK = "bench_dot.TimeDot.time_dot"
+#: The control series: benchmark -> the implementation it is (None: its ``impl`` parameter).
+CONTROL_BENCHMARKS = {"bench_dot.TimeDot.time_dot": None,
+                      "bench_dot.PerCallPool.time_per_call_pool": "per-call pool"}
 CONTROLS = ("numpy.dot", "per-call pool")
 #: asv run options that take a value (to find a commit range among the arguments).
 _VALUED = {"-b", "--bench", "-a", "--attribute", "-E", "--environment", "--python",
@@ -98,17 +104,17 @@ def read_milestones(path=None):
 
 
 def history(path=None):
-    """``[(hash, label)]``: the milestones, then every newer package commit, oldest first.
+    """``[(hash, label)]``: the milestones, then the newest package commit(s), oldest first.
 
     "Newer" is what the newest milestone (the file's last line) does not
     contain: the commits of ``<newest milestone>..HEAD`` on the first-parent
-    line that change the package.
+    line that change the package; the :data:`NEWER` newest of them are kept.
     """
     milestones = read_milestones(path)
     known = {h for h, _ in milestones}
     since = f"{milestones[-1][0]}..HEAD" if milestones else "HEAD"
     later = [h for h in _git("rev-list", "--first-parent", "--reverse", since,
-                             "--", *PACKAGE_PATHS).split() if h not in known]
+                             "--", *PACKAGE_PATHS).split() if h not in known][-NEWER:]
     subjects = {}
     if later:
         out = _git("show", "-s", "--format=%H %s", *later)
@@ -254,13 +260,13 @@ def _follow(cmd, log_path, labels, planned, started):
                 continue
             if block is not None:
                 if re.search(r"··· \S+\s+(ok|failed|skipped)\s*$", line) or "·· Benchmarking" in line:
-                    print("\n".join(block[:60]), flush=True)
+                    _show_failure(block, log_path)
                     block = None
                 else:
                     block.append(line.rstrip())
         status = proc.wait()
     if block:
-        print("\n".join(block[:60]), flush=True)
+        _show_failure(block, log_path)
     minutes, seconds = divmod(int(time.monotonic() - started), 60)
     print(f"history: {count} commit x environment run(s) in {minutes} min {seconds:02d} s; "
           f"asv exited {status}" + (f"; failed: {', '.join(failed)}" if failed else ""),
@@ -268,14 +274,21 @@ def _follow(cmd, log_path, labels, planned, started):
     return status
 
 
+def _show_failure(block, log_path, lines=12):
+    """The first lines of a failed benchmark's output, its last line, and where the rest is."""
+    shown = block if len(block) <= lines else block[: lines - 1] + ["  ...", block[-1]]
+    print("\n".join(shown) + f"\n  (all of it in {os.path.relpath(log_path)})", flush=True)
+
+
 # --- the noise floor ------------------------------------------------------------
 
 
 def spread(results_dir, machine=None, env_part=None, min_n=10**5):
-    """``{(env, impl, N): (largest / smallest, commits)}`` of the control series.
+    """``{(env, impl, N): (largest / smallest, commits, workers)}`` of the control series.
 
-    For the largest worker count measured, float64, every commit of the
-    machine with a result for ``N``.
+    numpy.dot (``bench_dot.TimeDot``, float64) and the example's per-call
+    pool (``bench_dot.PerCallPool``), at the largest worker count measured,
+    over every commit of the machine with a value for ``N``.
     """
     import asv.results
 
@@ -289,24 +302,24 @@ def spread(results_dir, machine=None, env_part=None, min_n=10**5):
         machine = machines[0]
     with open(os.path.join(results_dir, "benchmarks.json")) as f:
         benchmarks = json.load(f)
-    bench = benchmarks.get(CONTROL_BENCHMARK)
-    if bench is None:
-        raise SystemExit(f"no {CONTROL_BENCHMARK} in {results_dir}/benchmarks.json")
-    names = bench["param_names"]
     values = {}
     for result in asv.results.iter_results_for_machine(results_dir, machine):
         if env_part and env_part not in result.env_name:
             continue
-        if CONTROL_BENCHMARK not in result.get_result_keys(benchmarks):
-            continue
-        params = bench["params"]
-        for combo, value in zip(itertools.product(*params),
-                                result.get_result_value(CONTROL_BENCHMARK, params)):
-            point = {k: v.strip("'\"") for k, v in zip(names, combo)}
-            if value is None or value != value or point["dtype"] != "float64":
+        current = result.get_result_keys(benchmarks)
+        for name, impl in CONTROL_BENCHMARKS.items():
+            if name not in current:
                 continue
-            key = (result.env_name, point["impl"], int(point["N"]), int(point["workers"]))
-            values.setdefault(key, {})[result.commit_hash] = value
+            params = benchmarks[name]["params"]
+            names = benchmarks[name]["param_names"]
+            for combo, value in zip(itertools.product(*params),
+                                    result.get_result_value(name, params)):
+                point = {k: v.strip("'\"") for k, v in zip(names, combo)}
+                if value is None or value != value or point.get("dtype", "float64") != "float64":
+                    continue
+                key = (result.env_name, impl or point["impl"], int(point["N"]),
+                       int(point["workers"]))
+                values.setdefault(key, {})[result.commit_hash] = value
     out = {}
     for (env, impl, n, workers), by_commit in values.items():
         top = max(w for e, i, m, w in values if e == env and i == impl and m == n)

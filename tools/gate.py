@@ -395,8 +395,8 @@ def _save(path, base, head, args, samples, judged, regressed, noisy):
         "base": base, "head": head, "factor": args.factor, "rounds": args.rounds,
         "samples": {name(k): {"base": b, "head": h} for k, (b, h) in samples.items()},
         "judged": [dict(r, rounds=list(r["rounds"])) for r in judged],
-        "regressed": [name((r["split"], r["N"], r["workers"], r["dtype"])) for r in regressed],
-        "noisy": [name((r["split"], r["N"], r["workers"], r["dtype"])) for r in noisy],
+        "regressed": [name(_key(r)) for r in regressed],
+        "noisy": [name(_key(r)) for r in noisy],
     }
     with open(path, "w") as f:
         json.dump(data, f, indent=1)

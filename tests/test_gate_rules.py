@@ -53,3 +53,18 @@ def test_a_head_that_fails_regresses_and_one_that_skips_is_not_judged():
     judged, regressed, noisy = gate.judge(
         {ROW: ([1.0, 1.0, 1.0], [float("nan")] * 3)}, 1.1)
     assert judged == regressed == noisy == []
+
+
+def test_borderline_ok_rows_are_measured_again_and_clear_ones_are_not():
+    rows = {
+        ("threads", 10**6, 1, "int32", "env"): ([3.35, 3.36, 3.30], [3.10, 3.12, 3.13]),  # 1.08
+        ("threads", 10**6, 1, "float64", "env"): ([1.00, 1.01, 0.99], [0.99, 1.00, 1.01]),
+        ("threads", 10**6, 2, "float64", "env"): ([1.00, 1.40, 1.10], [0.85, 0.84, 1.30]),
+        ("auto", 10**6, 1, "float64", "env"): ([1.00, 1.02, 0.99], [0.87, 0.86, 0.88]),
+    }
+    judged, regressed, noisy = gate.judge(rows, 1.1)
+    again = gate.to_confirm(judged, regressed, noisy, 1.1)
+    assert {(r["split"], r["workers"], r["dtype"]) for r in again} == {
+        ("threads", 1, "int32"), ("threads", 2, "float64"), ("auto", 1, "float64")}
+    # The borderline row is OK on its first rounds: only its new rounds can flag it.
+    assert not any(r["dtype"] == "int32" for r in regressed + noisy)

@@ -34,7 +34,7 @@ stays within a few minutes on 2 cores.
 ``test_measurement_quality`` is the experiment behind the README's "what the
 gate can detect": the whole ``gate`` profile, identical code three times and
 both slowdowns, on an idle machine and with one core kept busy by another
-process (about 40 minutes). It runs only when
+process (about 47 minutes). It runs only when
 ``PARALLELDOT_GATE_EXPERIMENT=1`` is set and writes its figures to
 ``artifacts/gate-experiment.json``.
 """
@@ -259,7 +259,7 @@ def _summary(rc, out, seconds):
 
 
 @pytest.mark.skipif(os.environ.get("PARALLELDOT_GATE_EXPERIMENT") != "1",
-                    reason="the measurement-quality experiment takes ~40 min: "
+                    reason="the measurement-quality experiment takes ~47 min: "
                     "set PARALLELDOT_GATE_EXPERIMENT=1")
 def test_measurement_quality(asv_clone):
     """The whole gate profile: identical code 3 x 2 times, 1.3x and 1.15x, idle and busy.

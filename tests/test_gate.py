@@ -23,7 +23,7 @@ commit, factor 1.1, one confirmation of flagged and noisy rows):
   at least 90% of those, and of those at N >= 1e6 (at least 3 of 8 decided).
 
 Half, not more: in the README's experiment threads and auto with 2 workers
-were decided in 3 to 6 of their 6 rows per run (1 worker: 5 or 6), and a CI
+were decided in 2 to 5 of their 6 rows per run (1 worker: 5 or 6), and a CI
 run at a260877 decided 11 of the 16 rows at 1.15x (every 1-worker row, 3 of
 the 8 with 2 workers; none called OK), which a bound of 75% failed.
 

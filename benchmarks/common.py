@@ -334,8 +334,13 @@ def close_process_pools():
     tracker, stayed under /dev/shm when the kill reached the tracker first,
     and shared vectors still alive were left to the standard library's
     tracker, which warns. Released in ``teardown``, they are unlinked here.
+
+    asv runs ``setup`` and ``teardown`` around every sample of a process:
+    the pools are warmed again by the next ``setup`` (:func:`warm`), or
+    each sample after the first would time a pool's start-up.
     """
     shared_vectors.cache_clear()
+    _warm.clear()
     shutdown = getattr(paralleldot, "shutdown", None)
     if shutdown is not None:
         shutdown()

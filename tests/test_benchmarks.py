@@ -208,6 +208,26 @@ def test_implementations_compute_the_dot_product():
         common.Implementation("fortran", 10, 1, "float64")
 
 
+def test_every_sample_finds_its_process_pool_started():
+    """asv runs setup, the timed calls and teardown once per sample, in one process.
+
+    teardown stops the pool; the next setup must start it again (outside
+    timing), or every sample after the first times a pool's start-up.
+    """
+    from paralleldot import _pools
+
+    bench = bench_dot.TimeDot()
+    point = ("processes", 10**4, 2, "float64")
+    for sample in range(3):
+        bench.setup(*point)
+        try:
+            assert _pools._processes.executor is not None, f"sample {sample}: no pool"
+            bench.time_dot(*point)
+        finally:
+            bench.teardown(*point)
+        assert _pools._processes.executor is None
+
+
 def test_process_pools_that_outlive_asv_are_skipped(monkeypatch):
     """Commits before 37e390a: their workers and shared vectors outlived asv's processes."""
     from paralleldot import _shm

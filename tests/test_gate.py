@@ -35,8 +35,9 @@ stays within a few minutes on 2 cores.
 gate can detect": the whole ``gate`` profile, identical code three times and
 both slowdowns, on an idle machine and with one core kept busy by another
 process (about 47 minutes). It runs only when
-``PARALLELDOT_GATE_EXPERIMENT=1`` is set and writes its figures to
-``artifacts/gate-experiment.json``.
+``PARALLELDOT_GATE_EXPERIMENT=1`` is set and writes its figures, with every
+round of every row (``gate --save``, to replay a new decision rule on them),
+to ``artifacts/gate-experiment.json``.
 """
 
 import json
@@ -249,13 +250,16 @@ class Busy:
         self.proc.wait()
 
 
-def _summary(rc, out, seconds):
+def _summary(rc, out, seconds, saved):
+    """One gate run of the experiment: verdicts, and every round (to replay new rules)."""
     judged, regressed, noisy = parse_gate(out, with_noisy=True)
+    rounds = json.loads(saved.read_text())["samples"] if saved.exists() else None
     return {"exit": rc, "seconds": round(seconds), "rows": len(judged),
             "flagged": sorted(_key(r) for r in regressed),
             "noisy": sorted(_key(r) for r in noisy),
             "slowdowns": {"/".join(map(str, _key(r))): r["slowdown"] for r in judged},
-            "spreads": {"/".join(map(str, _key(r))): r["spread"] for r in judged}}
+            "spreads": {"/".join(map(str, _key(r))): r["spread"] for r in judged},
+            "rounds": rounds}
 
 
 @pytest.mark.skipif(os.environ.get("PARALLELDOT_GATE_EXPERIMENT") != "1",
@@ -272,13 +276,18 @@ def test_measurement_quality(asv_clone):
     t0 = time.monotonic()
     clone, c0, c1, slowed = make_history(asv_clone, "gate-exp", (1.3, 1.15))
     report = {}
+    saved = clone.path / "gate-rounds.json"
+
+    def run(name, base, head):
+        saved.unlink(missing_ok=True)
+        with Busy() if name.endswith("busy") or "-busy-" in name else _nothing():
+            report[name] = _summary(*gate(clone, base, head, "--save", str(saved)), saved)
+
     for load in ("idle", "busy"):
         for i in range(3):
-            with Busy() if load == "busy" else _nothing():
-                report[f"identical-{load}-{i + 1}"] = _summary(*gate(clone, c0, c1))
+            run(f"identical-{load}-{i + 1}", c0, c1)
         for factor in (1.3, 1.15):
-            with Busy() if load == "busy" else _nothing():
-                report[f"slower-{factor}-{load}"] = _summary(*gate(clone, c1, slowed[factor]))
+            run(f"slower-{factor}-{load}", c1, slowed[factor])
         ARTIFACTS.mkdir(exist_ok=True)
         (ARTIFACTS / "gate-experiment.json").write_text(json.dumps(report, indent=1))
     report["wall_seconds"] = round(time.monotonic() - t0)

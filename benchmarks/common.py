@@ -45,7 +45,9 @@ Fairness
 ``numpy.dot`` may start BLAS threads of its own (OpenBLAS uses every core by
 default). The ``numpy.dot`` reference runs with BLAS capped at ``workers``
 threads (:func:`limit_blas`), the same cores as the split; with ``workers``
-at or above the number of cores that is numpy.dot as users call it. The
+at or above the number of cores that is numpy.dot as users call it. A cap
+the environment sets (``OPENBLAS_NUM_THREADS=1``, as the regression gate
+does) holds for the reference too. The
 splits leave BLAS alone on purpose: pinning BLAS inside the split is the
 package's job, and a commit that does it (or stops doing it) must show.
 """
@@ -227,8 +229,34 @@ def warm(key, func, seconds=WARM_SECONDS):
 _controller = None
 
 
+#: Variables by which a user caps BLAS threads; :func:`limit_blas` never goes above them.
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+                         "OMP_NUM_THREADS")
+
+
+def blas_threads_cap():
+    """The smallest BLAS thread count set in the environment, or None.
+
+    ``OPENBLAS_NUM_THREADS=1`` (the regression gate sets it, a user may)
+    caps numpy.dot at one thread as users call it; threadpoolctl would
+    raise the library above it. A value that is not a positive integer
+    (OpenMP's lists: their first item) is ignored, as the libraries do.
+    """
+    caps = []
+    for name in BLAS_THREAD_VARIABLES:
+        value = os.environ.get(name, "").split(",")[0].strip()
+        if value.isdigit() and int(value) > 0:
+            caps.append(int(value))
+    return min(caps, default=None)
+
+
 def limit_blas(threads):
     """Cap BLAS at ``threads`` threads; return a limiter with ``restore_original_limits()``.
+
+    Never above :func:`blas_threads_cap`: with ``OPENBLAS_NUM_THREADS=1``
+    the ``numpy.dot`` reference runs on one thread, whatever ``workers``
+    (without this cap the gate's single BLAS thread held for the splits
+    only, and a two-thread reference waited for a core kept busy).
 
     The threadpoolctl controller is built once per process (it inspects the
     loaded libraries); setting a limit afterwards costs microseconds, so
@@ -239,7 +267,9 @@ def limit_blas(threads):
         from threadpoolctl import ThreadpoolController
 
         _controller = ThreadpoolController()
-    return _controller.limit(limits=threads, user_api="blas")
+    cap = blas_threads_cap()
+    return _controller.limit(limits=threads if cap is None else min(threads, cap),
+                             user_api="blas")
 
 
 # --- the original example, as a fixed baseline ------------------------------

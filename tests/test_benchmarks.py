@@ -297,3 +297,29 @@ def test_speedup_helper():
 
     ratio = common.speedup(twice, once)
     assert 1.5 < ratio < 2.5
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({}, 2),
+    ({"OPENBLAS_NUM_THREADS": "1"}, 1),
+    ({"OMP_NUM_THREADS": "1,1"}, 1),
+    ({"MKL_NUM_THREADS": "not a number"}, 2),
+])
+def test_the_numpy_dot_reference_keeps_the_environment_s_blas_cap(env, expected):
+    """The gate's OPENBLAS_NUM_THREADS=1 holds for the reference, which asks for 2 workers."""
+    import os
+    import subprocess
+
+    script = (
+        "import numpy as np\n"
+        "from threadpoolctl import threadpool_info\n"
+        "from benchmarks import common\n"
+        "ref = common.Implementation(common.NUMPY_DOT, 10**4, 2, 'float64')\n"
+        "print(max(i['num_threads'] for i in threadpool_info() if i['user_api'] == 'blas'))\n"
+        "ref.close()\n"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in common.BLAS_THREAD_VARIABLES}
+    # The library starts with 2 threads (or this machine's cores), then the cap applies.
+    out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**clean, **env},
+                         capture_output=True, text=True, check=True)
+    assert int(out.stdout.split()[-1]) == expected, out.stderr

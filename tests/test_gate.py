@@ -19,13 +19,16 @@ commit, factor 1.1, one confirmation of flagged and noisy rows):
 - ``gate C0 C1`` (identical code) exits 0 and flags nothing;
 - ``gate C1 S(1.3)`` exits 1, flags at least half of the rows and lists
   the others as noisy (none is called OK);
-- ``gate C1 S(1.15)`` exits 1, decides at least half of the rows and flags
-  at least 90% of those, and of those at N >= 1e6 (at least 3 of 8 decided).
+- ``gate C1 S(1.15)`` exits 1, decides at least 6 of the 16 rows and flags
+  at least 90% of those, and of those at N >= 1e6 (at least 2 of 8 decided).
 
-Half, not more: in the README's experiment threads and auto with 2 workers
-were decided in 2 to 5 of their 6 rows per run (1 worker: 5 or 6), and a CI
-run at a260877 decided 11 of the 16 rows at 1.15x (every 1-worker row, 3 of
-the 8 with 2 workers; none called OK), which a bound of 75% failed.
+The bounds on decided rows sit below the fewest seen in 8 gate runs of
+these rows at 1.15x recorded on 2026-11-26 (idle and busy, 6 rounds per
+commit, each replayed 200 times through the gate's rules; in
+``docs/gate/rounds-2026-11-26*.json``): 7 rows decided, 4 of them with 1
+worker, 3 at N >= 1e6. On a noisy hour the int32 rows with 1 worker
+scatter by 20 to 30% between processes and are rightly called noisy; a CI
+run at a260877 decided 11 of 16, which a bound of 75% failed.
 
 CI judges a subset of the ``gate`` profile (:data:`CI_ROWS`: N 1e5 and
 1e6, workers 1 and 2, float64 and int32, threads and auto) so that the module
@@ -157,9 +160,9 @@ def history(asv_clone):
 EXPECTED_ROWS = {(s, n, w, d) for s in SPLITS for n in (10**5, 10**6) for w in (1, 2)
                  for d in ("float64", "int32")}
 #: At least this share of the CI rows must be decided (regressed or OK, not
-#: noisy): the 8 rows with 1 worker are decided in nearly every run, those
-#: with 2 workers on 2 shared cores in about half (see the module docstring).
-DECIDED = 0.5
+#: noisy): 6 of 16, below the 7 of the noisiest recorded run (see the module
+#: docstring). A gate that calls every row noisy fails it.
+DECIDED = 6 / 16
 
 
 def test_gate_passes_identical_commits(history):
@@ -201,13 +204,13 @@ def test_gate_flags_a_115x_slowdown_at_large_n(history):
     # does not share its core with a second one), and a decided row is a
     # flagged row.
     assert len(decided) >= DECIDED * len(judged), out[-5000:]
-    assert sum(r["workers"] == 1 for r in decided) >= 6, out[-5000:]
+    assert sum(r["workers"] == 1 for r in decided) >= 4, out[-5000:]
     assert len(regressed) >= 0.9 * len(decided), out[-5000:]
     # At N >= 1e6, where 2 workers on 2 shared cores scatter most (rounds 1.5
-    # to 2 times apart in CI), at least 3 of 8 are decided, 90% of them flagged.
+    # to 2 times apart in CI), at least 2 of 8 are decided, 90% of them flagged.
     large = [r for r in decided if r["N"] >= 10**6]
     flagged = [r for r in regressed if r["N"] >= 10**6]
-    assert len(large) >= 3 and len(flagged) >= 0.9 * len(large), out[-5000:]
+    assert len(large) >= 2 and len(flagged) >= 0.9 * len(large), out[-5000:]
     print(f"1.15x: {len(flagged)} of {len(large)} decided rows at N >= 1e6 flagged; module "
           f"wall time so far {time.monotonic() - history['t0']:.0f} s")
 

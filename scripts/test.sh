@@ -14,8 +14,8 @@ python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[test,bench,report,dask]'
+.venv/bin/python -m pip install --quiet --quiet --upgrade pip
+.venv/bin/python -m pip install --quiet --quiet -e '.[test,bench,report,dask]'
 
 if ! command -v chromium >/dev/null 2>&1; then
     sudo=""

@@ -14,7 +14,7 @@ on top of it, as a user's history would have them:
 and runs the gate, as the README says, in one real virtualenv environment
 (this Python, the newest numpy of the matrix), with a throwaway HOME for
 ``asv machine --yes``, with its default settings (3 alternating rounds per
-commit, factor 1.1, one confirmation of flagged and noisy rows):
+commit, factor 1.1, one confirmation of flagged, noisy and borderline rows):
 
 - ``gate C0 C1`` (identical code) exits 0 and flags nothing;
 - ``gate C1 S(1.3)`` exits 1, flags at least half of the rows and lists
@@ -37,7 +37,7 @@ stays within a few minutes on 2 cores.
 ``test_measurement_quality`` is the experiment behind the README's "what the
 gate can detect": the whole ``gate`` profile, identical code three times and
 both slowdowns, on an idle machine and with one core kept busy by another
-process (about 47 minutes). It runs only when
+process (41 to 47 minutes). It runs only when
 ``PARALLELDOT_GATE_EXPERIMENT=1`` is set and writes its figures, with every
 round of every row (``gate --save``, to replay a new decision rule on them),
 to ``artifacts/gate-experiment.json``.

@@ -80,8 +80,9 @@ def test_no_segment_left_after_calls_errors_and_shutdown(no_leaked_segments):
     parallel_dot(a, a, workers=2, backend="processes")
     with pytest.raises(ValueError):
         parallel_dot(a, a[:10], backend="processes")
-    with pytest.raises(ValueError, match="math domain error"):
-        parallel_dot(a, a, workers=2, executor=_SqrtOfMinusOneExecutor(1))
+    with _SqrtOfMinusOneExecutor(1) as executor:
+        with pytest.raises(ValueError, match="math domain error"):
+            parallel_dot(a, a, workers=2, executor=executor)
     paralleldot.shutdown()
 
 

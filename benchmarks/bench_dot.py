@@ -39,9 +39,10 @@ class TimeDot(common.Benchmark):
         self.impl = common.Implementation(impl, N, workers, dtype)
 
     def teardown(self, impl, N, workers, dtype):
-        # asv runs teardown after a setup that skipped too.
+        # asv runs teardown after a setup that skipped too. Between two
+        # samples the process pool stays (started and warm for the next).
         if getattr(self, "impl", None) is not None:
-            self.impl.close()
+            self.impl.close(last=not common.between_samples())
 
     def time_dot(self, impl, N, workers, dtype):
         self.impl()

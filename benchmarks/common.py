@@ -56,6 +56,7 @@ import concurrent.futures as cf
 import functools
 import importlib
 import os
+import sys
 import timeit
 from typing import NamedTuple
 
@@ -319,7 +320,8 @@ class Implementation:
     cap of ``numpy.dot``, and a first call that starts pools and lets
     ``auto`` measure. It raises ``NotImplementedError`` (asv: skipped) when
     the backend does not exist at the commit measured. :meth:`close` undoes
-    the BLAS cap and shuts the process pool down.
+    the BLAS cap and, after a process's last sample, shuts the process pool
+    down.
     """
 
     def __init__(self, impl, n, workers, dtype):
@@ -347,13 +349,42 @@ class Implementation:
     def __call__(self):
         return self.call()
 
-    def close(self):
+    def close(self, last=True):
+        """Undo the BLAS cap; with ``last``, release the shared vectors and stop the pool.
+
+        Between two samples of one process (``last=False``, see
+        :func:`between_samples`) the process pool and the shared vectors
+        stay for the next sample, which would otherwise start a pool and
+        draw its vectors again in its ``setup``: 7 to 25 times per process.
+        """
         blas, self.blas = self.blas, None
         if blas is not None:
             blas.restore_original_limits()
         if self.impl == "processes":
             self.call = None  # the shared vectors, unlinked when their last array dies
-            close_process_pools()
+            if last:
+                close_process_pools()
+
+
+def between_samples():
+    """Whether asv runs the current ``teardown`` between two samples of a process.
+
+    asv_runner runs ``setup`` again before every sample after the first
+    through ``Benchmark.redo_setup``: a ``teardown``, then at once a
+    ``setup``. The last ``teardown`` of a process comes from elsewhere, just
+    before asv ends the process with ``os._exit``. This looks for
+    ``redo_setup`` a few frames up the call stack; if asv stops calling
+    through it, every ``teardown`` counts as the last: slower runs, nothing
+    left behind.
+    """
+    frame = sys._getframe(1)
+    for _ in range(6):
+        frame = frame.f_back
+        if frame is None:
+            return False
+        if frame.f_code.co_name == "redo_setup":
+            return True
+    return False
 
 
 def close_process_pools():
@@ -365,9 +396,11 @@ def close_process_pools():
     and shared vectors still alive were left to the standard library's
     tracker, which warns. Released in ``teardown``, they are unlinked here.
 
-    asv runs ``setup`` and ``teardown`` around every sample of a process:
-    the pools are warmed again by the next ``setup`` (:func:`warm`), or
-    each sample after the first would time a pool's start-up.
+    asv runs ``setup`` and ``teardown`` around every sample of a process;
+    ``TimeDot`` calls this after the last one only (:func:`between_samples`).
+    Called between samples, the pools are warmed again by the next
+    ``setup`` (:func:`warm`), or each sample after the first would time a
+    pool's start-up.
     """
     shared_vectors.cache_clear()
     _warm.clear()

@@ -228,6 +228,34 @@ def test_every_sample_finds_its_process_pool_started():
         assert _pools._processes.executor is None
 
 
+def test_the_process_pool_stays_between_samples_and_stops_after_the_last():
+    """asv_runner's ``redo_setup`` runs teardown then setup between two samples.
+
+    There the pool and the shared vectors stay; the last teardown of the
+    process (not called from ``redo_setup``) stops the pool.
+    """
+    from paralleldot import _pools
+
+    bench = bench_dot.TimeDot()
+    point = ("processes", 10**4, 2, "float64")
+
+    def redo_setup():  # the name asv_runner's Benchmark method has
+        bench.teardown(*point)
+        bench.setup(*point)
+
+    bench.setup(*point)
+    try:
+        executor = _pools._processes.executor
+        assert executor is not None
+        for _ in range(3):
+            bench.time_dot(*point)
+            redo_setup()
+            assert _pools._processes.executor is executor
+    finally:
+        bench.teardown(*point)
+    assert _pools._processes.executor is None
+
+
 def test_process_pools_that_outlive_asv_are_skipped(monkeypatch):
     """Commits before 37e390a: their workers and shared vectors outlived asv's processes."""
     from paralleldot import _shm

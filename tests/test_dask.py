@@ -71,6 +71,15 @@ def _group(pgid):
     return members
 
 
+def _is_resource_tracker(pid):
+    """Whether ``pid`` runs multiprocessing's resource tracker."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return b"resource_tracker" in f.read()
+    except OSError:
+        return False
+
+
 def _wait_gone(pids, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -168,8 +177,20 @@ class ExternalCluster:
         return "\n".join(f"--- {log}\n{log.read_text()[-3000:]}" for log in self.logs if log.exists())
 
     def kill_worker(self, process):
-        """SIGKILL a ``dask worker`` command: its nanny and its worker process."""
-        os.killpg(process.pid, signal.SIGKILL)
+        """SIGKILL a ``dask worker`` command: its nanny and its worker process.
+
+        The group's multiprocessing resource tracker is spared: it unlinks
+        the semaphores the nanny made once its last user is gone, as it
+        would for any killed program. Killed with the group, it left 6
+        ``sem.mp-*`` files under /dev/shm per run of the test module, which
+        a lost machine takes with it but a test machine keeps.
+        """
+        for pid in _group(process.pid):
+            if not _is_resource_tracker(pid):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
         process.wait(timeout=30)
 
     def stop(self):
@@ -194,13 +215,24 @@ class ExternalCluster:
         assert not any(leftovers.values()), f"processes outlived their dask command: {leftovers}"
 
 
+def _semaphores():
+    """Names of the standard library's named semaphores under /dev/shm."""
+    return {n for n in os.listdir("/dev/shm") if n.startswith("sem.mp-")}
+
+
 @pytest.fixture
 def external(tmp_path):
+    """A cluster of ``dask`` commands that a test may harm; nothing of it stays."""
+    before = _semaphores()
     cluster = ExternalCluster(tmp_path)
     try:
         yield cluster
     finally:
         cluster.stop()
+    deadline = time.monotonic() + 10
+    while _semaphores() - before and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _semaphores() - before, f"semaphores left: {_semaphores() - before}"
 
 
 @pytest.fixture(scope="module")

@@ -266,7 +266,7 @@ def _summary(rc, out, seconds, saved):
 
 
 @pytest.mark.skipif(os.environ.get("PARALLELDOT_GATE_EXPERIMENT") != "1",
-                    reason="the measurement-quality experiment takes ~47 min: "
+                    reason="the measurement-quality experiment takes 41 to 47 min: "
                     "set PARALLELDOT_GATE_EXPERIMENT=1")
 def test_measurement_quality(asv_clone):
     """The whole gate profile: identical code 3 x 2 times, 1.3x and 1.15x, idle and busy.

@@ -21,7 +21,7 @@ package's history, so it is sized for that: every point of it on every
 commit of the history, within the command's budget (two workers: the
 cores of the small machines this suite is tuned on; one worker and
 oversubscription are in ``gate`` and ``full``). ``quick`` is a smoke test (CI), ``gate`` what
-``tools/gate.py`` judges, ``full`` the whole grid for one commit (1e8 holds
+``python -m benchtools gate`` judges, ``full`` the whole grid for one commit (1e8 holds
 1.6 GB of float64 vectors per benchmark process).
 
 A profile only chooses *which* points exist; each point is measured the
@@ -81,11 +81,8 @@ PROFILES = {
     "quick": Grid((10**3, 10**4, 10**5), (1, 2), ("float64", "int32")),
     "default": Grid((10**4, 10**5, 10**6, 10**7), (2,), ("float64", "int32")),
     "gate": Grid((10**5, 10**6, 10**7), (1, 2, 4), ("float64", "int32")),
-    "full": Grid(
-        tuple(10**k for k in range(3, 9)),
-        (1, 2, 4),
-        ("float64", "float32", "int64", "int32", "complex128"),
-    ),
+    "full": Grid(tuple(10**k for k in range(3, 9)), (1, 2, 4),
+                 ("float64", "float32", "int64", "int32", "complex128")),
 }
 DEFAULT_PROFILE = "default"
 SEED = 20_240_611
@@ -303,12 +300,36 @@ def per_call_pool_dot(va, vb, max_workers=2):
 
 # --- the implementations compared -------------------------------------------
 
+# One name per implementation, used by the suite, its results and the tools
+# (benchtools imports these): the registry of what is compared.
+
 #: ``numpy.dot`` with BLAS capped at ``workers`` threads: the reference.
 NUMPY_DOT = "numpy.dot"
 #: The example's split with a new thread pool per call: a control series.
-PER_CALL_POOL = "per-call pool"
+PER_CALL_POOL = "per_call_pool"
 #: ``parallel_dot`` with these backends.
 SPLITS = ("threads", "auto", "processes")
+#: Every implementation, in the order tables and plots show them.
+IMPLEMENTATIONS = (NUMPY_DOT, PER_CALL_POOL, *SPLITS)
+#: Every dtype of the suite, in the order tables and plots show them.
+ALL_DTYPES = PROFILES["full"].dtypes
+
+
+def dot_function(impl, a, b, workers):
+    """A function of no argument: one dot product of ``a`` and ``b`` computed the way ``impl`` does.
+
+    ``impl`` is one of :data:`IMPLEMENTATIONS`. ``numpy.dot`` runs with the
+    BLAS threads the caller set (:class:`Implementation` caps them); a
+    ``processes`` split reads ``a`` and ``b`` in place when they are
+    ``paralleldot.shared_empty`` vectors.
+    """
+    if impl == NUMPY_DOT:
+        return functools.partial(np.dot, a, b)
+    if impl == PER_CALL_POOL:
+        return functools.partial(per_call_pool_dot, a, b, workers)
+    if impl in SPLITS:
+        return functools.partial(paralleldot.parallel_dot, a, b, workers=workers, backend=impl)
+    raise ValueError(f"implementation must be one of {', '.join(IMPLEMENTATIONS)}; got {impl!r}")
 
 
 class Implementation:
@@ -327,23 +348,16 @@ class Implementation:
     def __init__(self, impl, n, workers, dtype):
         self.blas = None
         self.impl = impl
-        if impl == NUMPY_DOT:
-            a, b = vectors(n, dtype)
-            self.blas = limit_blas(workers)
-            self.call = functools.partial(np.dot, a, b)
-        elif impl == PER_CALL_POOL:
-            a, b = vectors(n, dtype)
-            self.call = functools.partial(per_call_pool_dot, a, b, workers)
-        elif impl in SPLITS:
+        if impl in SPLITS:
             require_backend(impl)
-            if impl == "processes":
-                require_process_pool_that_ends_with_its_owner()
-            a, b = shared_vectors(n, dtype) if impl == "processes" else vectors(n, dtype)
-            self.call = functools.partial(
-                paralleldot.parallel_dot, a, b, workers=workers, backend=impl
-            )
+        if impl == "processes":
+            require_process_pool_that_ends_with_its_owner()
+            a, b = shared_vectors(n, dtype)
         else:
-            raise ValueError(f"unknown implementation {impl!r}")
+            a, b = vectors(n, dtype)
+        self.call = dot_function(impl, a, b, workers)
+        if impl == NUMPY_DOT:
+            self.blas = limit_blas(workers)
         warm((impl, n, workers, dtype), self.call)
 
     def __call__(self):

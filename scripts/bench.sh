@@ -14,7 +14,7 @@
 # Needs no standard input. Steps: a virtual environment .venv with the
 # package and its `bench` extra (asv, virtualenv); the pyenv interpreters on
 # PATH when pyenv exists (asv cannot use pyenv's shims); `asv machine --yes`;
-# tools/history.py run (asv run --skip-existing, one progress line per
+# python -m benchtools history run (asv run --skip-existing, one progress line per
 # commit and environment, asv's output in results/history.log); the control
 # series' spread across commits; `asv publish` (an offline site); how to
 # open it.
@@ -79,8 +79,8 @@ fi
 echo "bench.sh: profile $PARALLELDOT_BENCH_PROFILE, Pythons found: ${found[*]}"
 
 status=0
-python tools/history.py run ${env_args[@]+"${env_args[@]}"} "$@" || status=$?
-python tools/history.py spread || true
+python -m benchtools history run ${env_args[@]+"${env_args[@]}"} "$@" || status=$?
+python -m benchtools history spread || true
 
 # The asv_offline plugin (asv.conf.json "plugins") makes the published site
 # load its JavaScript from html/vendor/ instead of CDNs, and makes

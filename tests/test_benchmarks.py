@@ -204,7 +204,7 @@ def test_implementations_compute_the_dot_product():
                 assert call() == pytest.approx(np.dot(a, b), rel=1e-9)
             finally:
                 call.close()
-    with pytest.raises(ValueError, match="unknown implementation"):
+    with pytest.raises(ValueError, match="implementation must be one of numpy.dot, per_call_pool, .*got .fortran."):
         common.Implementation("fortran", 10, 1, "float64")
 
 

@@ -9,7 +9,7 @@ dtype; N and workers for the per-call pool), each with both values, and
 exit 0.
 
 ``--quick`` takes one sample per benchmark: enough to check the table, not
-to judge a change (that is tools/gate.py's job, see tests/test_gate.py).
+to judge a change (that is the gate's job, ``python -m benchtools gate``, see tests/test_gate.py).
 """
 
 import itertools

@@ -34,6 +34,8 @@ else:
 import dask  # noqa: E402
 import dask.array as da  # noqa: E402
 
+from benchmarks import scaleout_model  # noqa: E402
+
 pytestmark = pytest.mark.dask
 
 LOCAL = "tcp://127.0.0.1:"
@@ -585,11 +587,7 @@ def test_worker_killed_during_a_long_call(request, where, monkeypatch):
 
 def _dask_benchmarks():
     import inspect
-    import pathlib
 
-    root = str(pathlib.Path(__file__).resolve().parents[1])
-    if root not in sys.path:
-        sys.path.insert(0, root)
     from benchmarks import bench_dask, common
 
     found = []
@@ -606,7 +604,7 @@ def _dask_benchmarks():
 def bench():
     bench_dask, common, found = _dask_benchmarks()
     yield bench_dask, common, found
-    bench_dask.close_clusters()
+    scaleout_model.close_clusters()
 
 
 def _combos(cls):
@@ -624,13 +622,13 @@ def small_model(bench):
     """The model's inputs and the ratios at N = 1e3, measured once with few, small samples."""
     bench_dask, common, _ = bench
     patch = pytest.MonkeyPatch()
-    patch.setattr(bench_dask, "MODEL_SAMPLES", 3)
-    patch.setattr(bench_dask, "TRANSFER_SIZES", (10**5, 10**6))
-    patch.setattr(bench_dask, "BANDWIDTH_N", 10**6)
+    patch.setattr(scaleout_model, "MODEL_SAMPLES", 3)
+    patch.setattr(scaleout_model, "TRANSFER_SIZES", (10**5, 10**6))
+    patch.setattr(scaleout_model, "BANDWIDTH_N", 10**6)
     try:
         cache = {
-            "model": bench_dask.measure_model_inputs(),
-            "ratios": bench_dask.measure_ratios([(1000, 1), (1000, 2)]),
+            "model": scaleout_model.measure_model_inputs(),
+            "ratios": scaleout_model.measure_ratios([(1000, 1), (1000, 2)]),
         }
     finally:
         patch.undo()
@@ -666,7 +664,7 @@ def test_dask_benchmarks_follow_the_suite_conventions(bench):
         else:
             assert cls.param_names[:2] == ["N", "workers"]
             # The lean grid of the profile: nothing to skip (see test_lean_grid).
-            assert cls.params == bench_dask.GRID_PARAMS
+            assert cls.params == scaleout_model.GRID_PARAMS
             assert set(cls.params[0]) <= set(common.SIZES) and set(cls.params[1]) <= set(common.WORKERS)
         if _cached(cls):
             cache_keys.add(get_setup_cache_key(cls().setup_cache))
@@ -682,7 +680,7 @@ def test_model_task_functions_travel_by_value(bench):
     import cloudpickle
 
     bench_dask, _, _ = bench
-    for func in (bench_dask._pair_dot, bench_dask._dot_seconds):
+    for func in (scaleout_model._pair_dot, scaleout_model._dot_seconds):
         with pytest.raises((pickle.PicklingError, AttributeError)):
             pickle.dumps(func)
         assert pickle.loads(cloudpickle.dumps(func)) is not func
@@ -699,29 +697,29 @@ def _use_profile(monkeypatch, common, name):
 
 def test_lean_grid(bench, monkeypatch):
     bench_dask, common, _ = bench
-    monkeypatch.delenv(bench_dask.GRID_ENV, raising=False)
+    monkeypatch.delenv(scaleout_model.GRID_ENV, raising=False)
     for profile, points in {
         "quick": [(10**5, 2)],
         "default": [(10**7, 2)],
         "full": [(10**7, 2), (10**8, 2)],
     }.items():
         _use_profile(monkeypatch, common, profile)
-        assert bench_dask.grid_points() == points
-        assert bench_dask._grid_params() == [[n for n, _ in points], [2]]
-        bench_dask.require_grid(*points[0])
+        assert scaleout_model.grid_points() == points
+        assert scaleout_model._grid_params() == [[n for n, _ in points], [2]]
+        scaleout_model.require_grid(*points[0])
         with pytest.raises(NotImplementedError, match="outside the lean dask grid"):
-            bench_dask.require_grid(points[0][0], 4 if profile != "default" else 1)
-    monkeypatch.setenv(bench_dask.GRID_ENV, "full")
+            scaleout_model.require_grid(points[0][0], 4 if profile != "default" else 1)
+    monkeypatch.setenv(scaleout_model.GRID_ENV, "full")
     _use_profile(monkeypatch, common, "quick")
-    assert bench_dask.grid_points() == [(n, w) for n in (10**3, 10**4, 10**5) for w in (1, 2)]
-    bench_dask.require_grid(10**3, 1)
+    assert scaleout_model.grid_points() == [(n, w) for n in (10**3, 10**4, 10**5) for w in (1, 2)]
+    scaleout_model.require_grid(10**3, 1)
     with pytest.raises(NotImplementedError, match="not in the 'quick' profile"):
-        bench_dask.require_grid(10**6, 2)
-    monkeypatch.setenv(bench_dask.GRID_ENV, "everything")
+        scaleout_model.require_grid(10**6, 2)
+    monkeypatch.setenv(scaleout_model.GRID_ENV, "everything")
     with pytest.raises(ValueError, match="must be 'lean' or 'full', got 'everything'"):
-        bench_dask.grid_points()
+        scaleout_model.grid_points()
     # A profile with none of the lean sizes runs its largest size up to 1e7.
-    monkeypatch.delenv(bench_dask.GRID_ENV)
+    monkeypatch.delenv(scaleout_model.GRID_ENV)
     _use_profile(monkeypatch, common, "full")
 
     def only(*sizes):
@@ -732,9 +730,9 @@ def test_lean_grid(bench, monkeypatch):
         return require_size
 
     monkeypatch.setattr(common, "require_size", only(10**3, 10**6))
-    assert bench_dask.lean_sizes() == [10**6]
+    assert scaleout_model.lean_sizes() == [10**6]
     monkeypatch.setattr(common, "require_size", only(10**8))
-    assert bench_dask.lean_sizes() == [10**8]
+    assert scaleout_model.lean_sizes() == [10**8]
 
 
 def test_no_dask_benchmark_starts_a_cluster_in_its_own_process(bench):
@@ -745,7 +743,7 @@ def test_no_dask_benchmark_starts_a_cluster_in_its_own_process(bench):
 
 def test_cached_dask_benchmarks_report_the_shared_measurement(bench, small_model, monkeypatch):
     bench_dask, common, found = bench
-    monkeypatch.setenv(bench_dask.GRID_ENV, "full")
+    monkeypatch.setenv(scaleout_model.GRID_ENV, "full")
     _use_profile(monkeypatch, common, "full")
     cache = small_model
     assert not cache["model"]["errors"] and cache["model"]["skipped"] is None, cache["model"]
@@ -788,10 +786,10 @@ def test_model_inputs_do_not_need_the_dask_backend(bench, monkeypatch):
     """At commits without backend="dask", dask itself is still measured (a long history)."""
     bench_dask, common, _ = bench
     monkeypatch.setattr(paralleldot, "BACKENDS", ("serial", "threads"))
-    monkeypatch.setattr(bench_dask, "MODEL_SAMPLES", 2)
-    monkeypatch.setattr(bench_dask, "TRANSFER_SIZES", (10**5, 10**6))
-    monkeypatch.setattr(bench_dask, "BANDWIDTH_N", 10**5)
-    cache = {"model": bench_dask.measure_model_inputs(), "ratios": bench_dask.measure_ratios()}
+    monkeypatch.setattr(scaleout_model, "MODEL_SAMPLES", 2)
+    monkeypatch.setattr(scaleout_model, "TRANSFER_SIZES", (10**5, 10**6))
+    monkeypatch.setattr(scaleout_model, "BANDWIDTH_N", 10**5)
+    cache = {"model": scaleout_model.measure_model_inputs(), "ratios": scaleout_model.measure_ratios()}
     assert cache["model"]["skipped"] is None and not cache["model"]["errors"]
     assert set(cache["model"]["fixed_cost"]) == {(i, k) for i in ("on the cluster", "scattered") for k in (1, 8)}
     assert bench_dask.ModelFixedCost().track_fixed_cost(cache, "scattered", 8) > 0
@@ -805,9 +803,9 @@ def test_model_inputs_do_not_need_the_dask_backend(bench, monkeypatch):
 def test_dask_benchmarks_skip_without_dask_or_backend(bench, monkeypatch):
     bench_dask, common, found = bench
     monkeypatch.setitem(sys.modules, "distributed", None)
-    monkeypatch.setattr(bench_dask, "MODEL_SAMPLES", 2)
-    monkeypatch.setattr(bench_dask, "BANDWIDTH_N", 10**5)
-    cache = {"model": bench_dask.measure_model_inputs(), "ratios": bench_dask.measure_ratios()}
+    monkeypatch.setattr(scaleout_model, "MODEL_SAMPLES", 2)
+    monkeypatch.setattr(scaleout_model, "BANDWIDTH_N", 10**5)
+    cache = {"model": scaleout_model.measure_model_inputs(), "ratios": scaleout_model.measure_ratios()}
     assert "dask is not installed" in cache["model"]["skipped"]
     assert "dask is not installed" in cache["ratios"]["skipped"]
     for cls, attr in found:
@@ -847,10 +845,10 @@ def test_failed_measurements_fail_their_benchmark_only(bench):
 
 def test_a_noisy_transfer_slope_is_an_error_not_a_value(bench, monkeypatch):
     bench_dask, _, _ = bench
-    monkeypatch.setattr(bench_dask, "MODEL_SAMPLES", 1)
-    monkeypatch.setattr(bench_dask, "BANDWIDTH_N", 10**4)
-    monkeypatch.setattr(bench_dask, "cost_per_byte", lambda c: (-1e-9, {8: 0.002, 80: 0.001}))
-    model = bench_dask.measure_model_inputs()
+    monkeypatch.setattr(scaleout_model, "MODEL_SAMPLES", 1)
+    monkeypatch.setattr(scaleout_model, "BANDWIDTH_N", 10**4)
+    monkeypatch.setattr(scaleout_model, "cost_per_byte", lambda c: (-1e-9, {8: 0.002, 80: 0.001}))
+    model = scaleout_model.measure_model_inputs()
     assert model["cost_per_byte"] is None
     assert "scatter of 80 bytes (0.001 s) was not slower than that of 8 bytes" in model["errors"]["cost_per_byte"]
     with pytest.raises(RuntimeError, match="measuring cost_per_byte failed: the scatter of 80 bytes"):
@@ -858,21 +856,21 @@ def test_a_noisy_transfer_slope_is_an_error_not_a_value(bench, monkeypatch):
 
 
 def test_scaleout_direct_end_to_end(bench, tmp_path, monkeypatch, capsys):
-    """tools/scaleout.py direct: measures (small sizes here), reports, and its JSON gives the same report."""
+    """``benchtools scaleout direct``: measures (small sizes here), reports, and its JSON gives the same report."""
     bench_dask, common, _ = bench
-    monkeypatch.setattr(bench_dask, "MODEL_SAMPLES", 2)
-    monkeypatch.setattr(bench_dask, "TRANSFER_SIZES", (10**5, 10**6))
-    monkeypatch.setattr(bench_dask, "BANDWIDTH_N", 10**5)
-    monkeypatch.syspath_prepend(os.path.join(ROOT, "tools"))
-    import scaleout
+    monkeypatch.setattr(scaleout_model, "MODEL_SAMPLES", 2)
+    monkeypatch.setattr(scaleout_model, "TRANSFER_SIZES", (10**5, 10**6))
+    monkeypatch.setattr(scaleout_model, "BANDWIDTH_N", 10**5)
+    from benchtools.__main__ import main as benchtools_main
 
     inputs_file, report_file = tmp_path / "inputs.json", tmp_path / "report.md"
-    assert scaleout.main(["direct", "--json", str(inputs_file), "--out", str(report_file)]) == 0
+    assert benchtools_main(["scaleout", "direct", "--json", str(inputs_file), "--out",
+                            str(report_file)]) == 0
     text = report_file.read_text()
     for expected in ("- date: ", "- commit: ", "- load average", f"dask {dask.__version__}",
                      "## Check on this machine: one worker, one chunk of N = 1e+05",
                      "| K | already distributed: dask | already distributed: parallel_dot |", "| 16 | "):
         assert expected in text, expected
-    assert scaleout.main(["from-json", str(inputs_file)]) == 0
+    assert benchtools_main(["scaleout", "from-json", str(inputs_file)]) == 0
     assert capsys.readouterr().out.strip() == text.strip()
-    assert bench_dask._clusters == {}  # closed after measuring
+    assert scaleout_model._clusters == {}  # closed after measuring

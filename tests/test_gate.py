@@ -1,4 +1,4 @@
-"""End to end: tools/gate.py on a temporary clone, with real asv and real slowdowns.
+"""End to end: ``python -m benchtools gate`` on a temporary clone, with real asv and real slowdowns.
 
 The module makes a ``git clone --no-local`` of this repository with commits
 on top of it, as a user's history would have them:
@@ -11,7 +11,7 @@ on top of it, as a user's history would have them:
            work did -- a slowdown of exactly f on every split, whatever the
            backend, the size or the machine's speed
 
-and runs the gate, as the README says, in one real virtualenv environment
+and runs the gate, as docs/gate.md says, in one real virtualenv environment
 (this Python, the newest numpy of the matrix), with a throwaway HOME for
 ``asv machine --yes``, with its default settings (3 alternating rounds per
 commit, factor 1.1, one confirmation of flagged, noisy and borderline rows):
@@ -34,7 +34,7 @@ CI judges a subset of the ``gate`` profile (:data:`CI_ROWS`: N 1e5 and
 1e6, workers 1 and 2, float64 and int32, threads and auto) so that the module
 stays within a few minutes on 2 cores.
 
-``test_measurement_quality`` is the experiment behind the README's "what the
+``test_measurement_quality`` is the experiment behind docs/gate.md's "what the
 gate can detect": the whole ``gate`` profile, identical code three times and
 both slowdowns, on an idle machine and with one core kept busy by another
 process (41 to 47 minutes). It runs only when
@@ -46,6 +46,7 @@ to ``artifacts/gate-experiment.json``.
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -54,7 +55,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-GATE = REPO / "tools" / "gate.py"
 ARTIFACTS = REPO / "artifacts"
 MACHINE = "gate-test"
 SPLITS = {"threads", "auto"}
@@ -104,14 +104,17 @@ def make_history(asv_clone, name, factors):
             "paralleldot/_api.py", INJECTED.format(factor=factor),
             f"test: every parallel_dot call {factor}x slower", append=True)
     clone.git("checkout", "-q", clone.branch())
+    # The gate being edited: this working tree's tools, uncommitted, over the clone's.
+    shutil.copytree(REPO / "benchtools", clone.path / "benchtools", dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__"))
     return clone, c0, c1, slowed
 
 
 def gate(clone, base, head, *extra):
-    """Run tools/gate.py (this working tree's) in the clone; return (rc, output, seconds)."""
+    """Run ``python -m benchtools gate`` (this working tree's) in the clone; return (rc, output, seconds)."""
     t0 = time.monotonic()
-    proc = clone.run([sys.executable, GATE, base, head, "--machine", MACHINE, *extra],
-                     check=False)
+    proc = clone.run([sys.executable, "-m", "benchtools", "gate", base, head, "--machine", MACHINE,
+                      *extra], check=False)
     return proc.returncode, proc.stdout, time.monotonic() - t0
 
 

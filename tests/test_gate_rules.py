@@ -1,14 +1,8 @@
-"""tools/gate.py's verdicts on fixed rounds (no asv run): regressed, OK, noisy."""
-
-import sys
-from pathlib import Path
+"""The gate's verdicts on fixed rounds (no asv run): regressed, OK, noisy."""
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tools"))
-
-import gate  # noqa: E402
+from benchtools import gate
 
 ROW = ("threads", 10**6, 2, "float64", "env")
 

@@ -1,6 +1,6 @@
 """The main command's history: commit selection, progress, and the whole path end to end.
 
-- Fast tests: ``tools/history.py``'s choice of commits (milestones, then
+- Fast tests: ``benchtools/history.py``'s choice of commits (milestones, then
   every later commit that changes the package), the detection of a commit
   range among asv's arguments, the noise-floor table.
 - ``asv`` test: ``bash scripts/bench.sh`` -- the README's main command --
@@ -15,16 +15,14 @@
 import json
 import math
 import re
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tools"))
+from benchtools import _git, history
 
-import history  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
 
 PACKAGE_FILE = "paralleldot/__init__.py"
 
@@ -54,7 +52,7 @@ def test_the_repository_milestones_exist_and_later_package_commits_follow():
     assert commits[: len(milestones)] == milestones
     hashes = [h for h, _ in commits]
     assert len(set(hashes)) == len(hashes)
-    newer = history._git("rev-list", "--first-parent", f"{milestones[-1][0]}..HEAD", "--",
+    newer = _git.git("rev-list", "--first-parent", f"{milestones[-1][0]}..HEAD", "--",
                          *history.PACKAGE_PATHS).split()
     # The newest package commit after the newest milestone is measured, and only it.
     assert set(hashes) == {h for h, _ in milestones} | set(newer[:history.NEWER])
@@ -63,7 +61,7 @@ def test_the_repository_milestones_exist_and_later_package_commits_follow():
 def test_a_milestones_file_from_the_environment(tmp_path, monkeypatch):
     """Even a milestone that does not change the package (HEAD here) bounds the history."""
     path = tmp_path / "m.txt"
-    head = history._git("rev-parse", "HEAD").strip()
+    head = _git.git("rev-parse", "HEAD").strip()
     path.write_text(f"{head} the newest milestone\n")
     monkeypatch.setenv(history.MILESTONES_ENV, str(path))
     assert history.history() == [(head, "the newest milestone")]
@@ -88,7 +86,7 @@ def test_spread_table_is_printed_per_environment(capsys):
     table = {
         ("virtualenv-py3.10-numpy1.26.4-x", "numpy.dot", 10**5): (1.04, 3, 2),
         ("virtualenv-py3.10-numpy1.26.4-x", "numpy.dot", 10**6): (1.10, 3, 2),
-        ("virtualenv-py3.10-numpy1.26.4-x", "per-call pool", 10**5): (1.2, 3, 2),
+        ("virtualenv-py3.10-numpy1.26.4-x", "per_call_pool", 10**5): (1.2, 3, 2),
     }
     history.print_spread(table)
     out = capsys.readouterr().out

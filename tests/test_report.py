@@ -1,4 +1,4 @@
-"""tools/report.py: the example's tables and plots, per dtype, from asv results and measured directly.
+"""``python -m benchtools report``: the example's tables and plots, per dtype, from asv results and measured directly.
 
 - Fast tests: the table logic on small results directories written in asv's
   documented format (read back through ``asv.results``), in the suite's
@@ -28,10 +28,10 @@ import pytest
 
 from _clone import run
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
+from benchtools import _asv, report
+from benchtools.__main__ import main as benchtools_main
 
-import report  # noqa: E402
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 pytest.importorskip("matplotlib")
 pytest.importorskip("tqdm")
@@ -152,9 +152,9 @@ def small_results(tmp_path):
 
 def test_table_rows_columns_and_speedup(small_results):
     results, old, new = small_results
-    machine, result, history = report.select_runs(str(results), commit=old)
+    machine, result, history = _asv.select_runs(str(results), commit=old)
     assert machine == "m1" and result.commit_hash == old and result.env_name == "env-a"
-    table = report.table_from_results(result, report.load_benchmarks(str(results)))
+    table = report.table_from_results(result, _asv.load_benchmarks(str(results)))
     # Rows: the sizes with a measurement (1e6 was skipped everywhere).
     assert table.rows == [1000, 10000, 100000]
     assert [table.label(c) for c in table.columns] == [
@@ -173,8 +173,8 @@ def test_table_rows_columns_and_speedup(small_results):
 
 def test_markdown_and_csv(small_results):
     results, old, new = small_results
-    _, result, _ = report.select_runs(str(results), commit=new[:6], env="env-a")
-    table = report.table_from_results(result, report.load_benchmarks(str(results)))
+    _, result, _ = _asv.select_runs(str(results), commit=new[:6], env="env-a")
+    table = report.table_from_results(result, _asv.load_benchmarks(str(results)))
     md = table.markdown().splitlines()
     assert md[0].startswith("| N | numpy.dot w=1 |")
     assert len(md) == 2 + 3
@@ -195,19 +195,19 @@ def test_choices(small_results, capsys):
     results, old, new = small_results
     # The newest commit is the default; it has two environments: --env is needed.
     with pytest.raises(SystemExit, match="env-a.*env-b"):
-        report.select_runs(str(results))
-    _, result, history = report.select_runs(str(results), env="b")
+        _asv.select_runs(str(results))
+    _, result, history = _asv.select_runs(str(results), env="b")
     assert result.commit_hash == new and result.env_name == "env-b"
     assert [r.commit_hash for r in history] == [new]
-    _, result, history = report.select_runs(str(results), env="env-a")
+    _, result, history = _asv.select_runs(str(results), env="env-a")
     assert [r.commit_hash for r in history] == [old, new]
     with pytest.raises(SystemExit, match="matches 0 commits"):
-        report.select_runs(str(results), commit="ccc")
+        _asv.select_runs(str(results), commit="ccc")
     with pytest.raises(SystemExit, match="machine"):
-        report.select_runs(str(results), machine="other")
+        _asv.select_runs(str(results), machine="other")
     write_results(results, "m2", old, 1_700_000_000_000, "env-a", {})
     with pytest.raises(SystemExit, match="--machine"):
-        report.select_runs(str(results))
+        _asv.select_runs(str(results))
 
 
 def test_old_benchmark_versions_are_left_out(tmp_path):
@@ -215,15 +215,15 @@ def test_old_benchmark_versions_are_left_out(tmp_path):
     write_results(results, "m1", "c" * 40, 1_700_000_000_000, "env",
                   {k: _values(v) for k, v in BENCHES.items()},
                   versions={"bench_dot.Threads.time_threads": "0"})
-    _, result, _ = report.select_runs(str(results))
-    table = report.table_from_results(result, report.load_benchmarks(str(results)))
+    _, result, _ = _asv.select_runs(str(results))
+    table = report.table_from_results(result, _asv.load_benchmarks(str(results)))
     assert {c[0] for c in table.columns} == {"numpy.dot", "per_call_pool"}
 
 
 def test_from_asv_writes_report(small_results, tmp_path):
     results, old, new = small_results
     out = tmp_path / "out"
-    assert report.main(["from-asv", "--results", str(results), "--env", "env-a", "--out", str(out)]) == 0
+    assert benchtools_main(["report", "from-asv", "--results", str(results), "--env", "env-a", "--out", str(out)]) == 0
     assert sorted(p.name for p in out.iterdir()) == [
         "loglog.png", "report.csv", "report.md", "speedup_by_commit.png",
     ]
@@ -243,7 +243,7 @@ def test_from_asv_writes_report(small_results, tmp_path):
 
 TIME_DOT = "bench_dot.TimeDot.time_dot"
 CROSSOVER = "bench_speedup.Crossover.track_crossover"
-NEW_IMPLS = ["numpy.dot", "threads", "auto", "processes", "per-call pool"]
+NEW_IMPLS = ["numpy.dot", "threads", "auto", "processes", "per_call_pool"]
 NEW_DTYPES = ["float64", "int32"]
 NEW_SPECS = {
     # asv stores string parameters as their repr, numbers as digits.
@@ -254,7 +254,7 @@ NEW_SPECS = {
 }
 #: Seconds per element of each implementation (auto: skipped everywhere).
 IMPL_SCALE = {"numpy.dot": 1.0, "threads": 2.0, "auto": math.nan, "processes": 4.0,
-              "per-call pool": 10.0}
+              "per_call_pool": 10.0}
 DTYPE_SCALE = {"float64": 1.0, "int32": 3.0}
 
 
@@ -272,7 +272,7 @@ def time_dot_values(scale=1.0, fail=None):
     """
     out = []
     for impl, n, w, d in itertools.product(NEW_IMPLS, SIZES, WORKERS, NEW_DTYPES):
-        if n == "1000000" or (impl == "per-call pool" and d != "float64"):
+        if n == "1000000" or (impl == "per_call_pool" and d != "float64"):
             out.append(math.nan)
         elif (impl, n, w, d) == fail:
             out.append(None)
@@ -299,14 +299,14 @@ def new_results(tmp_path):
 
 def test_new_layout_tables_per_dtype(new_results):
     results, old, new = new_results
-    _, result, _ = report.select_runs(str(results))
+    _, result, _ = _asv.select_runs(str(results))
     assert result.commit_hash == new
-    tables = report.tables_from_results(result, report.load_benchmarks(str(results)))
+    tables = report.tables_from_results(result, _asv.load_benchmarks(str(results)))
     assert list(tables) == ["float64", "int32"]
     f64, i32 = tables["float64"], tables["int32"]
     assert f64.rows == i32.rows == [1000, 10000, 100000]
-    # impl comes from the parameter; the suite's "per-call pool" is the report's
-    # per_call_pool; auto (skipped everywhere) and 1e6 (skipped) are left out.
+    # impl comes from the parameter (the per-call pool is per_call_pool everywhere);
+    # auto (skipped everywhere) and 1e6 (skipped) are left out.
     assert [f64.label(c) for c in f64.columns] == [
         "numpy.dot w=1", "numpy.dot w=2", "per_call_pool w=1", "per_call_pool w=2",
         "threads w=1", "threads w=2", "processes w=1", "processes w=2",
@@ -329,7 +329,7 @@ def test_new_layout_tables_per_dtype(new_results):
     assert math.isnan(i32.speedup(("threads", 2), 10000))
     assert f64.value(("threads", 2), 10000) == pytest.approx(2e-5 / 1.5)
     # table_from_results: one dtype's table.
-    assert report.table_from_results(result, report.load_benchmarks(str(results)),
+    assert report.table_from_results(result, _asv.load_benchmarks(str(results)),
                                      dtype="int32").columns == i32.columns
 
 
@@ -337,7 +337,7 @@ def test_new_layout_without_benchmarks_json(new_results):
     """Without benchmarks.json the parameter names are taken from their count."""
     results, old, new = new_results
     (results / "benchmarks.json").unlink()
-    _, result, _ = report.select_runs(str(results))
+    _, result, _ = _asv.select_runs(str(results))
     tables = report.tables_from_results(result)
     assert list(tables) == ["float64", "int32"]
     assert tables["int32"].speedup(("threads", 1), 1000) == pytest.approx(0.5)
@@ -350,18 +350,18 @@ def test_old_version_of_the_new_layout_is_left_out(tmp_path):
     write_results(results, "m1", "f" * 40, 1_700_000_000_000, "env",
                   {TIME_DOT: time_dot_values(), CROSSOVER: CROSSOVER_VALUES},
                   versions={TIME_DOT: "2+default", CROSSOVER: "0+quick"}, specs=NEW_SPECS)
-    _, result, _ = report.select_runs(str(results))
-    benchmarks = report.load_benchmarks(str(results))
+    _, result, _ = _asv.select_runs(str(results))
+    benchmarks = _asv.load_benchmarks(str(results))
     assert report.tables_from_results(result, benchmarks) == {}
     assert report.crossover_from_results(result, benchmarks) == ({}, None)
     with pytest.raises(SystemExit, match="no time_ results"):
-        report.main(["from-asv", "--results", str(results), "--out", str(tmp_path / "out")])
+        benchtools_main(["report", "from-asv", "--results", str(results), "--out", str(tmp_path / "out")])
 
 
 def test_crossover_table(new_results):
     results, old, new = new_results
-    _, result, _ = report.select_runs(str(results))
-    crossover, version = report.crossover_from_results(result, report.load_benchmarks(str(results)))
+    _, result, _ = _asv.select_runs(str(results))
+    crossover, version = report.crossover_from_results(result, _asv.load_benchmarks(str(results)))
     assert crossover == {("float64", 1): 1e6, ("float64", 2): 30000.0,
                          ("int32", 1): 10000.0, ("int32", 2): None}
     assert version == "1+quick"
@@ -394,7 +394,7 @@ def test_from_asv_new_layout(new_results, tmp_path, monkeypatch):
     recording("plot_loglog")
     recording("plot_speedup_by_commit")
     out = tmp_path / "out"
-    assert report.main(["from-asv", "--results", str(results), "--out", str(out)]) == 0
+    assert benchtools_main(["report", "from-asv", "--results", str(results), "--out", str(out)]) == 0
     md = (out / "report.md").read_text()
     # Provenance first, then one table per dtype, then the crossover.
     assert md.index("- machine:") < md.index("## float64") < md.index("## int32") < md.index("## Crossover")
@@ -427,7 +427,7 @@ def test_from_asv_new_layout(new_results, tmp_path, monkeypatch):
 def test_from_asv_dtype_and_workers_options(new_results, tmp_path):
     results, old, new = new_results
     out = tmp_path / "out"
-    assert report.main(["from-asv", "--results", str(results), "--dtype", "int32",
+    assert benchtools_main(["report", "from-asv", "--results", str(results), "--dtype", "int32",
                         "--workers", "1", "--out", str(out)]) == 0
     md = (out / "report.md").read_text()
     assert "## int32" in md and "## float64" not in md
@@ -438,15 +438,15 @@ def test_from_asv_dtype_and_workers_options(new_results, tmp_path):
     assert header == ["dtype", "N", "numpy.dot w=1", "threads w=1", "processes w=1",
                       "speedup threads w=1", "speedup processes w=1"]
     # numpy's names: "float" is float64.
-    assert report.main(["from-asv", "--results", str(results), "--dtype", "float",
+    assert benchtools_main(["report", "from-asv", "--results", str(results), "--dtype", "float",
                         "--out", str(out)]) == 0
     assert read_csv(out / "report.csv")[1][0][0] == "float64"
     with pytest.raises(SystemExit, match=r"--dtype: got float32, .*dtypes with results: float64, int32"):
-        report.main(["from-asv", "--results", str(results), "--dtype", "float32", "--out", str(out)])
+        benchtools_main(["report", "from-asv", "--results", str(results), "--dtype", "float32", "--out", str(out)])
     with pytest.raises(SystemExit, match="--dtype: got 'nope'"):
-        report.main(["from-asv", "--results", str(results), "--dtype", "nope", "--out", str(out)])
+        benchtools_main(["report", "from-asv", "--results", str(results), "--dtype", "nope", "--out", str(out)])
     with pytest.raises(SystemExit, match="--workers: got 8"):
-        report.main(["from-asv", "--results", str(results), "--workers", "8", "--out", str(out)])
+        benchtools_main(["report", "from-asv", "--results", str(results), "--workers", "8", "--out", str(out)])
 
 
 def test_tables_csv_union_of_columns():
@@ -469,7 +469,7 @@ def test_direct_mode(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(report, "plot_loglog",
                         lambda *a, **k: drawn.append(original(*a, **k)) or drawn[-1])
     out = tmp_path / "direct"
-    code = report.main([
+    code = benchtools_main(["report",
         "direct", "--sizes", "1e3", "2e3", "--workers", "1", "2", "--repeat", "3",
         "--number", "2", "--impl", "numpy.dot", "per_call_pool", "threads",
         "--dtypes", "int32", "float64", "--out", str(out),
@@ -539,11 +539,11 @@ def test_direct_funcs_compute_the_suites_dot(dtype):
 def test_direct_mode_rejects_bad_options(tmp_path):
     out = tmp_path / "direct"
     with pytest.raises(SystemExit, match="--dtypes: got 'nope'"):
-        report.main(["direct", "--sizes", "1e3", "--dtypes", "float64", "nope", "--out", str(out)])
+        benchtools_main(["report", "direct", "--sizes", "1e3", "--dtypes", "float64", "nope", "--out", str(out)])
     with pytest.raises(SystemExit, match="--impl: got threads"):
-        report.main(["direct", "--sizes", "1e3", "--impl", "threads", "--out", str(out)])
+        benchtools_main(["report", "direct", "--sizes", "1e3", "--impl", "threads", "--out", str(out)])
     with pytest.raises(SystemExit, match="--sizes: got 'big'"):
-        report.main(["direct", "--sizes", "big", "--out", str(out)])
+        benchtools_main(["report", "direct", "--sizes", "big", "--out", str(out)])
     assert not out.exists()  # nothing measured, nothing written
 
 
@@ -614,11 +614,11 @@ def asv_values(result, key):
 @pytest.mark.asv
 def test_real_results_table(asv_results_dir):
     results, (old, new) = asv_results_dir
-    machine, result, history = report.select_runs(str(results))
+    machine, result, history = _asv.select_runs(str(results))
     assert machine == "testmachine"
     assert result.commit_hash == new  # the newest by default
     assert [r.commit_hash for r in history] == [old, new]
-    benchmarks = report.load_benchmarks(str(results))
+    benchmarks = _asv.load_benchmarks(str(results))
     assert benchmarks[TIME_DOT]["param_names"] == ["impl", "N", "workers", "dtype"]
     tables = report.tables_from_results(result, benchmarks)
     assert list(tables) == QUICK_DTYPES
@@ -654,9 +654,10 @@ def test_real_results_table(asv_results_dir):
 def test_real_results_report(asv_results_dir, tmp_path):
     results, (old, new) = asv_results_dir
     out = tmp_path / "out"
-    proc = run([sys.executable, ROOT / "tools" / "report.py", "from-asv",
+    proc = run([sys.executable, "-m", "benchtools", "report", "from-asv",
                 "--results", results, "--machine", "testmachine",
-                "--commit", new[:10], "--env", "existing", "--out", out], merge_stderr=False)
+                "--commit", new[:10], "--env", "existing", "--out", out], cwd=ROOT,
+               merge_stderr=False)
     assert "| N | numpy.dot w=1 |" in proc.stdout
     header, rows = read_csv(out / "report.csv")
     assert header[:4] == ["dtype", "N", "numpy.dot w=1", "numpy.dot w=2"]

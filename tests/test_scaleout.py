@@ -1,4 +1,4 @@
-"""tools/scaleout.py: the model's arithmetic on fixed inputs, and its command line.
+"""``python -m benchtools scaleout``: the model's arithmetic on fixed inputs, and its command line.
 
 The expected crossovers are computed by hand in the comments: with
 ``b = 16`` bytes per element, ``N* = (F - c_1) / (b g)`` and
@@ -9,17 +9,16 @@ import datetime
 import itertools
 import json
 import math
-import os
 import pathlib
 import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tools"))
+from benchtools import scaleout
+from benchtools.__main__ import main as benchtools_main
+from benchtools.scaleout import crossover_n
 
-import scaleout  # noqa: E402
-from scaleout import crossover_n  # noqa: E402
+ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 GB = 1e9
 
@@ -165,7 +164,7 @@ def test_table_marks_sizes_above_the_ram():
 def test_cli_from_json(tmp_path, capsys):
     path = tmp_path / "inputs.json"
     path.write_text(json.dumps(_inputs().to_json()))
-    assert scaleout.main(["from-json", str(path), "--no-ram"]) == 0
+    assert benchtools_main(["scaleout", "from-json", str(path), "--no-ram"]) == 0
     out = capsys.readouterr().out
     assert "- source: fixed inputs of tests/test_scaleout.py" in out
     assert "| 2 | 7.5e+06 (120 MB) | never [1] |" in out
@@ -173,7 +172,7 @@ def test_cli_from_json(tmp_path, capsys):
     assert "faster than 20 GB/s (160 Gb/s) with K = 2" in out
     # --out writes the same report.
     out_file = tmp_path / "docs" / "table.md"
-    assert scaleout.main(["from-json", str(path), "--no-ram", "--out", str(out_file)]) == 0
+    assert benchtools_main(["scaleout", "from-json", str(path), "--no-ram", "--out", str(out_file)]) == 0
     assert "| 2 | 7.5e+06 (120 MB) | never [1] |" in out_file.read_text()
 
 
@@ -181,9 +180,9 @@ def test_cli_from_json_errors(tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"fixed_cost": []}))
     with pytest.raises(SystemExit, match="not a scale-out inputs file: KeyError"):
-        scaleout.main(["from-json", str(bad)])
+        benchtools_main(["scaleout", "from-json", str(bad)])
     with pytest.raises(SystemExit, match="cannot read"):
-        scaleout.main(["from-json", str(tmp_path / "missing.json")])
+        benchtools_main(["scaleout", "from-json", str(tmp_path / "missing.json")])
 
 
 def test_inputs_from_a_measurement():
@@ -252,7 +251,7 @@ def _fake_results(root, commit="a" * 40, env="virtualenv-py3.12-dask-numpy2.4.6"
 def test_cli_from_asv(tmp_path, capsys, monkeypatch):
     results = _fake_results(tmp_path / "results")
     monkeypatch.chdir(tmp_path)  # no git repository: commits are ordered by date only
-    assert scaleout.main(["from-asv", "--results", str(results), "--no-ram"]) == 0
+    assert benchtools_main(["scaleout", "from-asv", "--results", str(results), "--no-ram"]) == 0
     out = capsys.readouterr().out
     assert f"`{'a' * 40}`" in out and "virtualenv-py3.12-dask-numpy2.4.6" in out
     header = next(line for line in out.splitlines() if line.startswith("| K |"))
@@ -273,15 +272,15 @@ def test_cli_from_asv_without_the_model(tmp_path, monkeypatch):
             path.write_text(json.dumps(data))
     monkeypatch.chdir(tmp_path)
     with pytest.raises(SystemExit, match="no value for bench_dask.ModelTransfer.track_cost_per_byte"):
-        scaleout.main(["from-asv", "--results", str(results)])
+        benchtools_main(["scaleout", "from-asv", "--results", str(results)])
 
 
 def test_cli_help_runs_as_a_script():
     import subprocess
 
     done = subprocess.run(
-        [sys.executable, str(ROOT / "tools" / "scaleout.py"), "--help"], capture_output=True, text=True, timeout=60,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        [sys.executable, "-m", "benchtools", "scaleout", "--help"], capture_output=True, text=True,
+        timeout=60, cwd=ROOT,
     )
     assert done.returncode == 0, done.stderr
     assert "direct" in done.stdout and "from-asv" in done.stdout and "from-json" in done.stdout
@@ -319,7 +318,7 @@ def test_best_of_runs(tmp_path, capsys):
     for i, run in enumerate((slow, fast)):
         files.append(tmp_path / f"run{i}.json")
         files[-1].write_text(json.dumps(run.to_json()))
-    assert scaleout.main(["from-json", *map(str, files), "--no-ram"]) == 0
+    assert benchtools_main(["scaleout", "from-json", *map(str, files), "--no-ram"]) == 0
     out = capsys.readouterr().out
     assert "- source: best value of each input over 2 runs (below)" in out
     assert "| F: on the cluster, 1 chunk (isolated call) | 5 ms | 5 to 7 | " in out
@@ -331,7 +330,7 @@ def test_the_published_table_is_regenerated_from_the_saved_runs(tmp_path):
     runs = sorted((ROOT / "docs" / "scaleout").glob("run*.json"))
     assert len(runs) >= 2
     out = tmp_path / "report.md"
-    assert scaleout.main(["from-json", *map(str, runs), "--out", str(out)]) == 0
+    assert benchtools_main(["scaleout", "from-json", *map(str, runs), "--out", str(out)]) == 0
     published = (ROOT / "docs" / "scaleout" / "report.md").read_text()
     assert out.read_text() == published
     page = (ROOT / "docs" / "scaleout.md").read_text()

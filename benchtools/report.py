@@ -7,7 +7,7 @@ report for each dtype measured, in two modes.
 
 ``from-asv`` reads what ``asv run`` stored::
 
-    python tools/report.py from-asv [--results results] [--machine M] [--commit HASH]
+    python -m benchtools report from-asv [--results results] [--machine M] [--commit HASH]
                                     [--env NAME] [--bench REGEX] [--dtype float64 int32]
                                     [--workers 2] [--speedup-workers 2] [--out docs/asv]
 
@@ -65,7 +65,7 @@ comes from the profile named in the benchmark's version (``1+quick``).
 
 ``direct`` runs the example's experiment now, without asv::
 
-    python tools/report.py direct [--sizes 1e5 1e6 1e7 1e8] [--workers 2]
+    python -m benchtools report direct [--sizes 1e5 1e6 1e7 1e8] [--workers 2]
                                   [--dtypes float64 float32 int64 int32]
                                   [--impl numpy.dot per_call_pool threads auto processes]
                                   [--repeat 10] [--number 50] [--warmup 1] [--out docs/direct]
@@ -92,32 +92,37 @@ of each dtype (``benchmarks.common.vectors(n, dtype)``).
 Needs matplotlib and tqdm (the ``report`` extra); ``from-asv`` also needs asv.
 """
 
-import argparse
 import csv
 import datetime
 import io
 import itertools
-import json
 import math
 import os
 import platform
 import re
 import statistics
-import subprocess
 import sys
 import timeit
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-REFERENCE = "numpy.dot"
+from benchmarks.common import (
+    ALL_DTYPES,
+    IMPLEMENTATIONS,
+    NUMPY_DOT,
+    PROFILES,
+    SEED,
+    dot_function,
+    vectors,
+)
+
+from . import _asv, _fmt, _git
+from ._fmt import ok as _ok, size as _size
+
+REFERENCE = NUMPY_DOT
 TITLE = "Parallel / numpy dot"
-#: The report's name of the example's split (a new thread pool per call).
-PER_CALL_POOL = "per_call_pool"
-#: Other spellings of an implementation -> the report's name.
-IMPL_ALIASES = {"per-call pool": PER_CALL_POOL}
 #: Column order of the implementations (others follow, sorted).
-IMPL_ORDER = ("numpy.dot", PER_CALL_POOL, "threads", "auto", "processes")
+IMPL_ORDER = IMPLEMENTATIONS
 #: Order of the dtypes in tables and plots (others follow, sorted).
-DTYPE_ORDER = ("float64", "float32", "int64", "int32", "complex128")
+DTYPE_ORDER = ALL_DTYPES
 #: The dtype of a benchmark without a ``dtype`` parameter (the earlier layout).
 DEFAULT_DTYPE = "float64"
 #: The dtypes the direct mode measures unless told otherwise.
@@ -145,11 +150,6 @@ def dtype_rank(dtype):
     return (DTYPE_ORDER.index(dtype), "") if dtype in DTYPE_ORDER else (len(DTYPE_ORDER), dtype)
 
 
-def canonical_impl(name):
-    """The report's name of an implementation (``"per-call pool"`` -> ``"per_call_pool"``)."""
-    return IMPL_ALIASES.get(name, name)
-
-
 def dtype_name(name, option="--dtype"):
     """numpy's name of the dtype ``name`` (``"float"`` -> ``"float64"``).
 
@@ -172,11 +172,6 @@ def dtype_name(name, option="--dtype"):
     except TypeError:
         raise SystemExit(f"{option}: got {name!r}, which is not a numpy dtype "
                          "(e.g. float64, float32, int64, int32)") from None
-
-
-def _size(n):
-    """``100000`` -> ``"1e5"``, ``30000`` -> ``"3e4"``: the sizes as the tables show them."""
-    return f"{n:.0e}".replace("e+0", "e").replace("e+", "e")
 
 
 # --- the table --------------------------------------------------------------
@@ -258,16 +253,8 @@ class Table:
         return "\n".join(lines) + "\n"
 
 
-def _ok(v):
-    return v is not None and not (isinstance(v, float) and math.isnan(v))
-
-
 def _seconds(v):
-    if v is None:
-        return "failed"
-    if math.isnan(v):
-        return "n/a"
-    return f"{v:.3g}"
+    return _fmt.cell(v)
 
 
 def _ratio(v):
@@ -510,30 +497,11 @@ def plot_speedup_by_commit(series, path, subtitle):
 # --- from asv ------------------------------------------------------------------
 
 
-def _param(value):
-    """asv stores parameter values as their repr: ``'1000'`` -> 1000, ``"'float64'"`` -> ``'float64'``."""
-    try:
-        return int(value)
-    except ValueError:
-        return value.strip("'\"")
-
-
 def _impl_name(key):
     """``bench_dot.NumpyDot.time_numpy_dot`` -> ``numpy.dot``; ``...time_threads`` -> ``threads``."""
     name = key.rsplit(".", 1)[-1]
     name = re.sub(r"^(time|track|peakmem|mem)_", "", name)
-    return REFERENCE if name == "numpy_dot" else name
-
-
-def load_benchmarks(results_dir):
-    """``results/benchmarks.json`` (asv's metadata of the suite), without its version key."""
-    path = os.path.join(results_dir, "benchmarks.json")
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        data = json.load(f)
-    data.pop("version", None)
-    return data
+    return REFERENCE if name == "numpy_dot" else name  # per_call_pool is PER_CALL_POOL
 
 
 def _result_keys(result, benchmarks):
@@ -589,8 +557,8 @@ def tables_from_results(result, benchmarks=None, bench=r"^bench_dot\."):
                 or not {"N", "workers"} <= set(names) or not set(names) <= TABLE_PARAMS):
             continue
         for combo, value in zip(itertools.product(*params), result.get_result_value(key, params)):
-            point = {name: _param(v) for name, v in zip(names, combo)}
-            impl = canonical_impl(point.get("impl", _impl_name(key)))
+            point = {name: _asv.param(v) for name, v in zip(names, combo)}
+            impl = point.get("impl", _impl_name(key))
             dtype = point.get("dtype", DEFAULT_DTYPE)
             column = values.setdefault(dtype, {}).setdefault((impl, point["workers"]), {})
             column[point["N"]] = value
@@ -642,7 +610,7 @@ def crossover_from_results(result, benchmarks=None):
             continue
         version = result.benchmark_version.get(key) or (benchmarks or {}).get(key, {}).get("version")
         for combo, value in zip(itertools.product(*params), result.get_result_value(key, params)):
-            point = {name: _param(v) for name, v in zip(names, combo)}
+            point = {name: _asv.param(v) for name, v in zip(names, combo)}
             crossover[(point["dtype"], point["workers"])] = value
     return crossover, version
 
@@ -662,15 +630,9 @@ def largest_size(profile, fallback=None):
     profile : str or None
         A profile name (``quick``, ``default``, ``gate``, ``full``).
     fallback : int or None
-        Returned when the profile is unknown or the suite cannot be imported.
+        Returned when the profile is unknown.
     """
     if profile is None:
-        return fallback
-    if ROOT not in sys.path:
-        sys.path.insert(0, ROOT)
-    try:
-        from benchmarks.common import PROFILES
-    except Exception:  # the suite needs paralleldot and numpy; the report may run without
         return fallback
     grid = PROFILES.get(profile)
     return max(grid.sizes) if grid else fallback
@@ -687,133 +649,6 @@ def _only(tables, dtypes=None, workers=None):
         if table.rows:
             out[dtype] = table
     return out
-
-
-def _default_results_dir():
-    conf = os.path.join(os.getcwd(), "asv.conf.json")
-    if os.path.exists(conf):
-        try:
-            import asv.config
-
-            return asv.config.Config.load(conf).results_dir
-        except Exception:  # an unreadable config: fall back to asv's default
-            pass
-    return "results"
-
-
-def _machines(results_dir):
-    return sorted(
-        d for d in os.listdir(results_dir)
-        if os.path.exists(os.path.join(results_dir, d, "machine.json"))
-    )
-
-
-def _git_rev(ref):
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
-            capture_output=True, text=True, check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return out.stdout.strip() or None
-
-
-def select_runs(results_dir, machine=None, commit=None, env=None):
-    """Choose the machine, commit and environment; return them and every run of the machine.
-
-    Returns ``(machine, chosen Results, [Results of that machine and environment])``.
-    Raises ``SystemExit`` with the choices when a choice is ambiguous or missing.
-    """
-    import asv.results
-
-    if not os.path.isdir(results_dir):
-        raise SystemExit(f"no asv results directory {results_dir!r}: run `asv run` first")
-    machines = _machines(results_dir)
-    if machine is None:
-        if len(machines) != 1:
-            raise SystemExit(
-                f"{results_dir} holds machines {machines or 'none'}: choose one with --machine"
-            )
-        machine = machines[0]
-    elif machine not in machines:
-        raise SystemExit(f"no results for machine {machine!r} in {results_dir}; there are {machines}")
-    runs = list(asv.results.iter_results_for_machine(results_dir, machine))
-    if not runs:
-        raise SystemExit(f"no result files for machine {machine!r} in {results_dir}")
-    order = _git_order()
-
-    if commit is None:
-        newest = max(runs, key=lambda r: (r.date or 0, order.get(r.commit_hash, -1)))
-        commit_hash = newest.commit_hash
-    else:
-        hashes = {r.commit_hash for r in runs}
-        matches = {h for h in hashes if h.startswith(commit.lower())}
-        if not matches:
-            full = _git_rev(commit)
-            matches = {h for h in hashes if full and h == full}
-        if len(matches) != 1:
-            shown = ", ".join(sorted(h[:8] for h in hashes))
-            raise SystemExit(
-                f"--commit {commit!r} matches {len(matches)} commits with results "
-                f"for {machine!r}; commits with results: {shown}"
-            )
-        commit_hash = matches.pop()
-
-    at_commit = [r for r in runs if r.commit_hash == commit_hash]
-    envs = sorted(r.env_name for r in at_commit)
-    if env is None:
-        if len(envs) != 1:
-            raise SystemExit(
-                f"commit {commit_hash[:8]} has results for environments {envs}: choose one "
-                "with --env (a unique part of the name is enough)"
-            )
-        env_name = envs[0]
-    else:
-        exact = [e for e in envs if e == env]
-        matches = exact or [e for e in envs if env in e]
-        if len(matches) != 1:
-            raise SystemExit(
-                f"--env {env!r} matches {matches or 'no environment'} at commit "
-                f"{commit_hash[:8]}; environments there: {envs}"
-            )
-        env_name = matches[0]
-    chosen = next(r for r in at_commit if r.env_name == env_name)
-    history = sorted(
-        (r for r in runs if r.env_name == env_name),
-        key=lambda r: (r.date or 0, order.get(r.commit_hash, -1), r.commit_hash),
-    )
-    return machine, chosen, history
-
-
-def _git_order():
-    """Hash -> position in the history of the git repository in the current directory.
-
-    Breaks ties between commits of the same second (asv's dates have second
-    resolution); empty when there is no repository here.
-    """
-    try:
-        out = subprocess.run(
-            ["git", "rev-list", "--all", "--topo-order", "--reverse"],
-            capture_output=True, text=True, check=True,
-        ).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return {}
-    return {h: i for i, h in enumerate(out.split())}
-
-
-def _ms_to_iso(ms):
-    if not ms:
-        return "unknown"
-    return datetime.datetime.fromtimestamp(ms / 1000, datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _machine_info(results_dir, machine):
-    try:
-        with open(os.path.join(results_dir, machine, "machine.json")) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {}
 
 
 def _requested_dtypes(dtypes, available, where):
@@ -867,9 +702,9 @@ def from_asv(args):
     int
         0; a missing or ambiguous choice raises ``SystemExit`` with the choices.
     """
-    results_dir = args.results or _default_results_dir()
-    machine, result, history = select_runs(results_dir, args.machine, args.commit, args.env)
-    benchmarks = load_benchmarks(results_dir)
+    results_dir = args.results or _asv.results_dir()
+    machine, result, history = _asv.select_runs(results_dir, args.machine, args.commit, args.env)
+    benchmarks = _asv.load_benchmarks(results_dir)
     where = f"{machine} / {result.commit_hash[:8]} / {result.env_name}"
     all_tables = tables_from_results(result, benchmarks, args.bench)
     if not all_tables:
@@ -892,10 +727,10 @@ def from_asv(args):
     sizes = [n for table in all_tables.values() for n in table.rows]
     largest = largest_size(profile_of(crossover_version), max(sizes, default=None))
 
-    info = _machine_info(results_dir, machine)
+    info = _asv.machine_info(results_dir, machine)
     reqs = getattr(result, "_requirements", None) or {}  # no public accessor in asv 0.6
     reqs = ", ".join(f"{k} {v}" if v else k for k, v in sorted(reqs.items())) or "none recorded"
-    run_at = _ms_to_iso(max(result.started_at.values(), default=None))
+    run_at = _asv.ms_to_iso(max(result.started_at.values(), default=None))
     pattern = re.compile(args.bench)
     used = [k for k in _result_keys(result, benchmarks)
             if pattern.search(k) and k.rsplit(".", 1)[-1].startswith("time_")]
@@ -904,7 +739,7 @@ def from_asv(args):
         f"{_versions(result, benchmarks, used)}",
         f"- machine: `{machine}` ({info.get('cpu', '?')}, {info.get('num_cpu', '?')} cpus, "
         f"{info.get('os', '?')}, {info.get('arch', '?')})",
-        f"- commit: `{result.commit_hash}` (committed {_ms_to_iso(result.date)}); run {run_at}",
+        f"- commit: `{result.commit_hash}` (committed {_asv.ms_to_iso(result.date)}); run {run_at}",
         f"- environment: `{result.env_name}` (python {result.params.get('python', '?')}; "
         f"requirements: {reqs})",
         f"- dtypes: {', '.join(tables)} (one table each)"
@@ -941,7 +776,7 @@ def from_asv(args):
                            [args.speedup_workers])
         at_workers = {d: t for d, t in at_workers.items() if t.speedup_columns}
         if at_workers:
-            series.append((f"{r.commit_hash[:8]}\n{_ms_to_iso(r.date)[:10]}", r.date, at_workers))
+            series.append((f"{r.commit_hash[:8]}\n{_asv.ms_to_iso(r.date)[:10]}", r.date, at_workers))
     png = os.path.join(args.out, "speedup_by_commit.png")
     if series:
         plot_speedup_by_commit(series, png, f"{machine}, {result.env_name}, workers={args.speedup_workers}")
@@ -998,7 +833,7 @@ def measure_interleaved(funcs, repeat=10, number=50, warmup=1):
     }
 
 
-IMPLS = ("numpy.dot", PER_CALL_POOL, "threads", "auto", "processes")
+IMPLS = IMPLEMENTATIONS
 
 
 def _direct_funcs(n, dtype, impls, workers_list):
@@ -1019,15 +854,15 @@ def _direct_funcs(n, dtype, impls, workers_list):
     Returns
     -------
     funcs : dict of (str, int or None) to callable
-        One dot product each, by column ``(implementation, workers)``;
-        ``numpy.dot`` has no worker count (default BLAS threads).
+        One dot product each (``benchmarks.common.dot_function``), by column
+        ``(implementation, workers)``; ``numpy.dot`` has no worker count
+        (default BLAS threads).
     shared : tuple of numpy.ndarray or None
         The vectors in ``paralleldot.shared_empty`` memory of ``processes``.
     """
     import numpy as np
 
     import paralleldot
-    from benchmarks.common import per_call_pool_dot, vectors
 
     a, b = vectors(n, dtype)
     funcs = {}
@@ -1036,55 +871,13 @@ def _direct_funcs(n, dtype, impls, workers_list):
         shared = (paralleldot.shared_empty(n, np.dtype(dtype)), paralleldot.shared_empty(n, np.dtype(dtype)))
         shared[0][:], shared[1][:] = a, b
     for impl in impls:
-        if impl == "numpy.dot":
-            funcs[("numpy.dot", None)] = lambda: np.dot(a, b)
+        if impl == REFERENCE:
+            funcs[(REFERENCE, None)] = dot_function(REFERENCE, a, b, None)
             continue
+        x, y = shared if impl == "processes" else (a, b)
         for k in workers_list:
-            if impl == PER_CALL_POOL:
-                funcs[(impl, k)] = lambda k=k: per_call_pool_dot(a, b, k)
-            elif impl == "processes":
-                sa, sb = shared
-                funcs[(impl, k)] = lambda k=k: paralleldot.parallel_dot(sa, sb, workers=k, backend="processes")
-            else:
-                funcs[(impl, k)] = lambda k=k, impl=impl: paralleldot.parallel_dot(a, b, workers=k, backend=impl)
+            funcs[(impl, k)] = dot_function(impl, x, y, k)
     return funcs, shared
-
-
-def _cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.lower().startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
-
-def _blas():
-    try:
-        from threadpoolctl import threadpool_info
-
-        blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-        return ", ".join(
-            f"{i.get('internal_api')} {i.get('version')} ({i.get('num_threads')} threads)" for i in blas
-        ) or "none found"
-    except Exception:
-        return "unknown"
-
-
-def _git_describe():
-    try:
-        head = subprocess.run(
-            ["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", ROOT, "status", "--porcelain", "--", "paralleldot", "benchmarks"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + (" (with uncommitted changes to paralleldot/ or benchmarks/)" if dirty else "")
 
 
 def direct(args):
@@ -1100,13 +893,10 @@ def direct(args):
     int
         0; an invalid option raises ``SystemExit`` before anything is measured.
     """
-    if ROOT not in sys.path:
-        sys.path.insert(0, ROOT)
     import numpy as np
     from tqdm import tqdm
 
     import paralleldot
-    from benchmarks.common import SEED, vectors
 
     sizes = []
     for s in args.sizes:
@@ -1114,7 +904,7 @@ def direct(args):
             sizes.append(int(float(s)))
         except ValueError:
             raise SystemExit(f"--sizes: got {s!r}, which is not a number (e.g. 1e5)") from None
-    impls = [canonical_impl(i) for i in args.impl]
+    impls = list(args.impl)
     unknown = [i for i in impls if i not in IMPLS]
     if unknown or REFERENCE not in impls:
         raise SystemExit(
@@ -1146,11 +936,10 @@ def direct(args):
     provenance = [
         f"- date: {started.strftime('%Y-%m-%d %H:%M UTC')}; load average before/after: "
         f"{load_before[0]:.2f} / {load_after[0]:.2f}",
-        f"- machine: {platform.node()}, {os.cpu_count()} cpus (nproc {len(os.sched_getaffinity(0))}), "
-        f"{_cpu_model()}, {platform.system()} {platform.release()} {platform.machine()}",
+        f"- machine: {_fmt.machine_line()}",
         f"- environment: Python {platform.python_version()} ({platform.python_implementation()}), "
-        f"numpy {np.__version__}, BLAS {_blas()}, paralleldot {paralleldot.__version__} at {_git_describe()}",
-        f"- command: `python tools/report.py {' '.join(args.argv)}`",
+        f"numpy {np.__version__}, BLAS {_fmt.blas_info()}, paralleldot {paralleldot.__version__} at {_git.describe()}",
+        f"- command: `python -m benchtools {' '.join(args.argv)}`",
         f"- inputs: dtypes {', '.join(tables)} (one table each), the asv suite's seeded vectors "
         f"(`benchmarks.common.vectors(N, dtype)`, seed {SEED}: floats uniform in [-1, 1), "
         "integers in [-100, 100))",
@@ -1182,7 +971,7 @@ def direct(args):
     png = os.path.join(args.out, "loglog.png")
     plot_loglog(
         tables, png,
-        f"{os.cpu_count()} cpus {_cpu_model()}, Python {platform.python_version()}, numpy {np.__version__}, "
+        f"{os.cpu_count()} cpus {_fmt.cpu_model()}, Python {platform.python_version()}, numpy {np.__version__}, "
         f"{started.strftime('%Y-%m-%d')}",
     )
     written.append(png)
@@ -1194,13 +983,9 @@ def direct(args):
 # --- command line ------------------------------------------------------------------
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="python tools/report.py",
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    sub = parser.add_subparsers(dest="mode", required=True)
+def build_parser(parser):
+    """Add the ``from-asv`` and ``direct`` modes to ``parser``."""
+    sub = parser.add_subparsers(dest="mode", required=True, metavar="MODE")
 
     p = sub.add_parser("from-asv", help="the tables and plots from asv's results/")
     p.add_argument("--results", help="asv results directory (default: results_dir of ./asv.conf.json)")
@@ -1227,15 +1012,8 @@ def build_parser():
                    help="statistic shown in the table and plot (default: %(default)s, as the example)")
     p.add_argument("--out", default=os.path.join("docs", "direct"), help="output directory (default: %(default)s)")
     p.set_defaults(func=direct)
-    return parser
 
 
-def main(argv=None):
-    argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
-    args.argv = argv
+def main(args):
+    """Run the mode of ``args``; return the exit status."""
     return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

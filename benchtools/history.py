@@ -2,9 +2,9 @@
 
 Usage (``scripts/bench.sh`` runs ``run``; it also sets up the environment)::
 
-    python tools/history.py commits                 # the commits measured, with what each brought
-    python tools/history.py run -E ENV [-E ENV] [ASV RUN ARGS...]
-    python tools/history.py spread [--env PART] [--machine NAME]
+    python -m benchtools history commits            # the commits measured, with what each brought
+    python -m benchtools history run -E ENV [-E ENV] [ASV RUN ARGS...]
+    python -m benchtools history spread [--env PART] [--machine NAME]
 
 Which commits
 -------------
@@ -37,7 +37,6 @@ times across the commits with results: the smallest change between
 commits that the history graphs can show.
 """
 
-import argparse
 import itertools
 import json
 import os
@@ -47,7 +46,11 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchmarks.common import NUMPY_DOT, PER_CALL_POOL
+
+from . import _asv, _fmt, _git
+from ._git import ROOT
+
 #: Environment variable naming another milestones file (tests use a short one).
 MILESTONES_ENV = "PARALLELDOT_MILESTONES"
 MILESTONES = os.path.join(ROOT, "benchmarks", "milestones.txt")
@@ -60,8 +63,8 @@ NEWER = 1
 LOG_NAME = "history.log"
 #: The control series: benchmark -> the implementation it is (None: its ``impl`` parameter).
 CONTROL_BENCHMARKS = {"bench_dot.TimeDot.time_dot": None,
-                      "bench_dot.PerCallPool.time_per_call_pool": "per-call pool"}
-CONTROLS = ("numpy.dot", "per-call pool")
+                      "bench_dot.PerCallPool.time_per_call_pool": PER_CALL_POOL}
+CONTROLS = (NUMPY_DOT, PER_CALL_POOL)
 #: asv run options that take a value (to find a commit range among the arguments).
 _VALUED = {"-b", "--bench", "-a", "--attribute", "-E", "--environment", "--python",
            "-m", "--machine", "-s", "--steps", "--date-period", "--cpu-affinity",
@@ -69,11 +72,6 @@ _VALUED = {"-b", "--bench", "-a", "--attribute", "-E", "--environment", "--pytho
 
 
 # --- which commits ----------------------------------------------------------------
-
-
-def _git(*args):
-    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True,
-                          check=True).stdout
 
 
 def milestones_path():
@@ -95,7 +93,7 @@ def read_milestones(path=None):
                 continue
             name, _, label = line.partition(" ")
             try:
-                full = _git("rev-parse", "--verify", "--quiet", f"{name}^{{commit}}").strip()
+                full = _git.git("rev-parse", "--verify", "--quiet", f"{name}^{{commit}}").strip()
             except subprocess.CalledProcessError:
                 raise SystemExit(f"{path}:{number}: {name!r} is not a commit of this "
                                  "repository (a shallow clone? fetch the whole history)") from None
@@ -113,12 +111,9 @@ def history(path=None):
     milestones = read_milestones(path)
     known = {h for h, _ in milestones}
     since = f"{milestones[-1][0]}..HEAD" if milestones else "HEAD"
-    later = [h for h in _git("rev-list", "--first-parent", "--reverse", since,
+    later = [h for h in _git.git("rev-list", "--first-parent", "--reverse", since,
                              "--", *PACKAGE_PATHS).split() if h not in known][-NEWER:]
-    subjects = {}
-    if later:
-        out = _git("show", "-s", "--format=%H %s", *later)
-        subjects = dict(row.split(" ", 1) for row in out.splitlines() if " " in row)
+    subjects = _git.subjects(later)
     return milestones + [(h, subjects.get(h, "")[:60]) for h in later]
 
 
@@ -141,11 +136,11 @@ def _has_range(asv_args):
 def _measured(results_dir, machine, pairs):
     """The (commit, environment) pairs whose results hold every benchmark at its version."""
     try:
-        with open(os.path.join(results_dir, "benchmarks.json")) as f:
-            benchmarks = json.load(f)
-    except (OSError, ValueError):
+        benchmarks = _asv.load_benchmarks(results_dir)
+    except ValueError:
+        benchmarks = None
+    if benchmarks is None:
         return set()
-    benchmarks.pop("version", None)
     from asv.results import get_filename
 
     done = set()
@@ -168,12 +163,10 @@ def _measured(results_dir, machine, pairs):
 
 def _environments(asv_args):
     """Names of the asv environments selected by the -E arguments (asv's own resolution)."""
-    from asv import config, environment
-
-    conf = config.Config.load(os.path.join(ROOT, "asv.conf.json"))
+    conf = _asv.load_config(os.path.join(ROOT, _asv.CONFIG))
     specs = [a.split("=", 1)[1] for a in asv_args if a.startswith("--environment=")]
     specs += [b for a, b in zip(asv_args, asv_args[1:]) if a in ("-E", "--environment")]
-    return [e.name for e in environment.get_environments(conf, specs or None, verbose=False)], conf
+    return _asv.environment_names(conf, specs), conf
 
 
 def _machine_name(asv_args):
@@ -183,13 +176,6 @@ def _machine_name(asv_args):
     from asv.machine import Machine
 
     return Machine.get_unique_machine_name()
-
-
-def _short_env(name):
-    """``virtualenv-py3.10-numpy1.26.4-...`` -> ``py3.10-numpy1.26.4``."""
-    match = re.search(r"py[\d.]+", name)
-    numpy = re.search(r"numpy[\d.]*", name)
-    return "-".join(m.group(0) for m in (match, numpy) if m) or name
 
 
 def run(asv_args, log_dir=None):
@@ -217,7 +203,7 @@ def run(asv_args, log_dir=None):
             f.write("".join(f"{h}\n" for h, _ in commits))
         extra = [f"HASHFILE:{hashfile}", "--skip-existing"]
         print(f"history: {len(commits)} commits x {len(envs)} environments "
-              f"({', '.join(_short_env(e) for e in envs)}); "
+              f"({', '.join(_asv.short_env(e) for e in envs)}); "
               f"{len(done)} already measured, {planned} to run", flush=True)
     print(f"history: asv's output goes to {os.path.relpath(log_path)}", flush=True)
     cmd = [sys.executable, "-m", "asv", "run", "--show-stderr", *asv_args, *extra]
@@ -251,7 +237,7 @@ def _follow(cmd, log_path, labels, planned, started):
                 total = f"/{planned}" if planned else ""
                 minutes, seconds = divmod(int(time.monotonic() - started), 60)
                 print(f"[{count:>2}{total} {minutes:2d}:{seconds:02d}] {commit[:8] if commit else '?'}"
-                      f" {label[:44]:<44} | {_short_env(found.group(2))}", flush=True)
+                      f" {label[:44]:<44} | {_asv.short_env(found.group(2))}", flush=True)
                 continue
             found = re.search(r"··· (\S+)\s+failed\s*$", line)
             if found:
@@ -292,16 +278,10 @@ def spread(results_dir, machine=None, env_part=None, min_n=10**5):
     """
     import asv.results
 
-    if not os.path.exists(os.path.join(results_dir, "benchmarks.json")):
+    benchmarks = _asv.load_benchmarks(results_dir)
+    if benchmarks is None:
         return {}
-    machines = sorted(d for d in os.listdir(results_dir)
-                      if os.path.exists(os.path.join(results_dir, d, "machine.json")))
-    if machine is None:
-        if len(machines) != 1:
-            raise SystemExit(f"{results_dir} holds machines {machines}: choose one with --machine")
-        machine = machines[0]
-    with open(os.path.join(results_dir, "benchmarks.json")) as f:
-        benchmarks = json.load(f)
+    machine = _asv.choose_machine(results_dir, machine)
     values = {}
     for result in asv.results.iter_results_for_machine(results_dir, machine):
         if env_part and env_part not in result.env_name:
@@ -310,15 +290,10 @@ def spread(results_dir, machine=None, env_part=None, min_n=10**5):
         for name, impl in CONTROL_BENCHMARKS.items():
             if name not in current:
                 continue
-            params = benchmarks[name]["params"]
-            names = benchmarks[name]["param_names"]
-            for combo, value in zip(itertools.product(*params),
-                                    result.get_result_value(name, params)):
-                point = {k: v.strip("'\"") for k, v in zip(names, combo)}
-                if value is None or value != value or point.get("dtype", "float64") != "float64":
+            for point, value in _asv.points(result, name, benchmarks[name]["param_names"]):
+                if not _fmt.ok(value) or point.get("dtype", "float64") != "float64":
                     continue
-                key = (result.env_name, impl or point["impl"], int(point["N"]),
-                       int(point["workers"]))
+                key = (result.env_name, impl or point["impl"], point["N"], point["workers"])
                 values.setdefault(key, {})[result.commit_hash] = value
     out = {}
     for (env, impl, n, workers), by_commit in values.items():
@@ -341,20 +316,16 @@ def print_spread(table):
             if cells:
                 commits, workers = cells[0][1][1], cells[0][1][2]
                 text = "  ".join(f"N={n:.0e} {r:.2f}" for n, (r, _, _) in cells)
-                print(f"  {_short_env(env):<20} {impl:<14} workers={workers} "
+                print(f"  {_asv.short_env(env):<20} {impl:<14} workers={workers} "
                       f"{commits} commits: {text}")
 
 
 # --- command line ---------------------------------------------------------------
 
 
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["run"]:
-        # Everything after "run" belongs to asv run, options included.
-        return run(argv[1:])
-    parser = argparse.ArgumentParser(prog="tools/history.py", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+def build_parser(parser):
+    """The ``history`` sub-commands (``run``'s arguments go to asv run unparsed)."""
+    sub = parser.add_subparsers(dest="history_command", required=True, metavar="SUBCOMMAND")
     sub.add_parser("commits", help="print the commits the main command measures")
     sub.add_parser("run", help="asv run over the history, with a readable progress; "
                    "the arguments that follow go to asv run (-E ENV, --bench, a range, ...)")
@@ -362,17 +333,16 @@ def main(argv=None):
     p_spread.add_argument("--results", default=None, help="asv results directory")
     p_spread.add_argument("--machine", default=None)
     p_spread.add_argument("--env", default=None, help="a part of the environment name")
-    args = parser.parse_args(argv)
-    if args.command == "commits":
+
+
+def main(args):
+    """Run the ``history`` sub-command of ``args``; return the exit status."""
+    if args.history_command == "run":  # reached only without arguments for asv run
+        return run([])
+    if args.history_command == "commits":
         for h, label in history():
             print(h[:8], label)
         return 0
-    from asv import config
-
-    results = args.results or config.Config.load(os.path.join(ROOT, "asv.conf.json")).results_dir
+    results = args.results or _asv.results_dir(os.path.join(ROOT, _asv.CONFIG))
     print_spread(spread(results, args.machine, args.env))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,90 +1,27 @@
 """Regression gate: exit 1 when HEAD makes the futures split slower than BASE.
 
-Usage::
+Usage, from the repository root (where ``asv.conf.json`` is)::
 
-    python tools/gate.py BASE HEAD [--factor 1.1] [--rounds 3] [--min-n 1e5]
-                         [--bench REGEX] [-E ENVIRONMENT] [--machine NAME]
-                         [--config asv.conf.json] [--no-run]
+    python -m benchtools gate BASE HEAD [--factor 1.1] [--rounds 3] [--min-n 1e5]
+                              [--bench REGEX] [-E ENVIRONMENT] [--machine NAME]
+                              [--no-run] [--save FILE]
 
-Run it from the repository root, where ``asv.conf.json`` is. BASE and HEAD
-are any git names (``main``, ``HEAD~1``, a hash).
+BASE and HEAD are any git names (``main``, ``HEAD~1``, a hash). A row is a
+split (``threads``, ``auto``, ``processes``), ``N``, ``workers`` and
+``dtype`` of ``bench_speedup.Speedup.track_speedup``: ``time(numpy.dot) /
+time(split)``, both timed in turn in one benchmark process, so that load on
+the machine cancels and a lower ratio at HEAD is a slower split. Each of
+``--rounds`` rounds runs asv at both commits in alternating order, in fresh
+benchmark processes, with the ``gate`` profile and one BLAS thread per
+process; :func:`judge` and :func:`to_confirm` decide. The rule, why it is
+so, and what it was measured to detect: ``docs/gate.md``.
 
-What is judged
---------------
-A row is a split (``threads``, ``auto``, ``processes``), ``N`` (at least
-``--min-n``), ``workers`` and ``dtype`` of ``bench_speedup.Speedup``: its
-value is ``time(numpy.dot) / time(split)``, both timed in turn in one
-benchmark process. Other jobs on the machine slow numpy.dot and the split
-alike while they run side by side, so the ratio keeps what the package
-changed and cancels most of the load; numpy.dot's code is the same at
-BASE and HEAD (one environment), so a lower ratio at HEAD is a slower
-split. The example's per-call pool (a control) and numpy.dot itself are
-not judged: paralleldot cannot slow them down.
-
-Raw times (``bench_dot.TimeDot``) are not what decides: on a 2-core
-machine with another job running, one numpy.dot measured alone moved by
-2 to 200 times between processes (a BLAS thread waiting for a core), which
-no factor can tell from a regression.
-
-How it measures
----------------
-``--rounds`` times (default 3), ``asv run`` measures the rows at BASE and
-HEAD in one environment, in alternating order (BASE, HEAD; HEAD, BASE;
-...), each round in fresh benchmark processes, with the ``gate`` profile
-(``PARALLELDOT_BENCH_PROFILE``: N 1e5 to 1e7, workers 1, 2, 4, float64 and
-int32) and one BLAS thread per process (``OPENBLAS_NUM_THREADS=1`` etc.:
-a BLAS thread that waits for a busy core was the largest noise seen;
-``--blas-threads default`` turns this off). The gate keeps every round's
-value (asv's results keep the last one).
-
-How it decides
---------------
-The statistic of a row is the median over the rounds of the ratio at each
-commit, and its slowdown ``median(BASE) / median(HEAD)``. A row is
-
-- *regressed* when the slowdown is larger than ``--factor`` (default 1.1)
-  and than the row's spread, the larger of the two commits' ``max / min``
-  of their rounds (each commit's slowest round left out): the change
-  stands out of the noise;
-- *OK* when the spread is at most the factor and so is the slowdown
-  stretched by the spread (``slowdown x spread``): the rounds are tight
-  enough to have shown a change of the factor, and even the slow end of
-  what they allow stays within it;
-- *noisy* otherwise: the rounds scatter more than the factor, or more than
-  the slowdown, so that they cannot tell a change from noise either way.
-  On 2 shared cores a benchmark process draws a fast or a slow thread
-  placement and keeps it (threads 1e6 float64 with 2 workers: numpy.dot /
-  split 0.41 or 0.64 by process, identical code), which no factor can
-  tell from a change; more workers than cores and the process backend do
-  that by 30 to 50%. Noisy rows are listed, not judged.
-
-Regressed and noisy rows, and *borderline* OK rows (``slowdown x spread``
-above the square root of the factor, 1.049 for 1.1: halfway to it), are
-measured ``--rounds`` more times (``--confirm 1``) and judged again on all
-their rounds: a slowdown that is real stays, a row whose rounds drew
-unlucky placements does not, a noisy row may be decided by its new rounds,
-and a real slowdown of about the factor that 3 rounds put under it is
-measured on twice the rounds before it is called OK. Two CI runs showed
-why both factors count: a 1.15x slowdown read as 1.08 with rounds 3%
-apart (a260877), and one read as 1.03 with rounds 6% apart (23e18a3,
-``auto`` with 2 workers, whose choice between numpy.dot and threads is a
-near tie that each process draws anew). Rows that read faster than
-``1 / sqrt(factor)`` are measured again as well: in the gate experiment at
-03f75f6 a 1.3x slowdown of ``auto`` with 4 workers (1e7 float64) read as a
-1.25x speedup, its HEAD rounds 1.24, 1.26 and 0.72 (two processes chose
-the threads split, one numpy.dot).
-
-Exit status
------------
-0: no row regressed (noisy rows are listed); 1: at least one row
-regressed (each is printed with split, N, workers, dtype, the ratio before
-and after, the slowdown and the spread); 2: the gate could not decide
-(unknown commit, asv failed before measuring, no row to judge, every row
-noisy).
+Exit status: 0, no row regressed (noisy rows are listed); 1, at least one
+row regressed; 2, the gate could not decide (unknown commit, asv failed
+before measuring, no row to judge, every row noisy).
 """
 
-import argparse
-import itertools
+import json
 import os
 import re
 import shutil
@@ -93,9 +30,14 @@ import subprocess
 import sys
 import tempfile
 
-#: The benchmark whose rows are judged, and the splits judged.
+from benchmarks.common import BLAS_THREAD_VARIABLES, PROFILE_ENV, SPLITS
+
+from . import _asv, _fmt, _git
+
+#: The benchmark whose rows are judged (its ``impl`` parameter is the split).
 BENCHMARK = "bench_speedup.Speedup.track_speedup"
-SPLITS = ("threads", "auto", "processes")
+#: Its parameters, in asv's order.
+PARAM_NAMES = ["impl", "N", "workers", "dtype"]
 DEFAULT_BENCH = rf"^{re.escape(BENCHMARK)}\('({'|'.join(SPLITS)})'"
 DEFAULT_FACTOR = 1.1
 DEFAULT_MIN_N = 1e5
@@ -103,16 +45,10 @@ DEFAULT_ROUNDS = 3
 DEFAULT_CONFIRM = 1
 DEFAULT_PROFILE = "gate"
 DEFAULT_BLAS_THREADS = "1"
-PROFILE_ENV = "PARALLELDOT_BENCH_PROFILE"
-BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
 
-def _parse_args(argv):
-    p = argparse.ArgumentParser(
-        prog="tools/gate.py",
-        description="Exit 1 when HEAD makes the futures split slower than BASE, judged "
-        "on numpy.dot time / split time measured side by side.",
-    )
+def build_parser(p):
+    """Add the gate's arguments to the (sub-)parser ``p``."""
     p.add_argument("base", help="the reference commit (any git name)")
     p.add_argument("head", help="the commit under test (any git name)")
     p.add_argument("--factor", type=float, default=DEFAULT_FACTOR,
@@ -144,12 +80,15 @@ def _parse_args(argv):
     p.add_argument("--show-stderr", action="store_true", help="pass --show-stderr to asv run")
     p.add_argument("--save", metavar="FILE", default=None,
                    help="write every row's values of every round, and the verdicts, as JSON")
-    args = p.parse_args(argv)
+
+
+def _check_args(args):
+    """The message of the first invalid option, or None."""
     if args.factor <= 1:
-        p.error(f"--factor must be > 1, got {args.factor}")
+        return f"--factor must be > 1, got {args.factor}"
     if args.rounds < 1:
-        p.error(f"--rounds must be >= 1, got {args.rounds}")
-    return args
+        return f"--rounds must be >= 1, got {args.rounds}"
+    return None
 
 
 def _fail(message):
@@ -160,55 +99,20 @@ def _fail(message):
 # --------------------------------------------------------------- asv pieces
 
 
-def _load_conf(path):
-    from asv import config
-
-    return config.Config.load(path)
-
-
-def _git_hash(conf, name):
-    out = subprocess.run(
-        ["git", "rev-parse", "--verify", "--quiet", f"{name}^{{commit}}"],
-        cwd=conf.repo, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-    )
-    if out.returncode != 0:
+def _commit(conf, name):
+    """The full hash of ``name`` in asv's repository; exits 2 when it names no commit."""
+    full = _git.rev_parse(name, cwd=conf.repo)
+    if full is None:
         raise SystemExit(_fail(f"{name!r} is not a commit of {conf.repo}"))
-    return out.stdout.strip()
+    return full
 
 
-def _default_environment(conf):
-    """One virtualenv environment: this Python if the matrix has it, newest numpy."""
-    from asv import environment
-
-    envs = [e for e in environment.get_environments(conf, None, verbose=False)
-            if e.tool_name == "virtualenv"]
-    if not envs:
-        return None
-    here = f"{sys.version_info.major}.{sys.version_info.minor}"
-
-    def numpy_version(env):
-        v = str(env.requirements.get("numpy", "") or "")
-        return tuple(int(x) for x in re.findall(r"\d+", v)) or (0,)
-
-    envs.sort(key=lambda e: (e.python == here, numpy_version(e)))
-    return envs[-1].name
-
-
-def _asv_env(args=None):
-    """Environment for asv: a real interpreter before pyenv's shims on PATH.
-
-    asv passes its environment on to every benchmark process: the profile
-    and the BLAS threads set here apply to both commits alike.
-    """
-    env = dict(os.environ)
-    if args is not None:
-        env[PROFILE_ENV] = args.profile or os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
-        if args.blas_threads not in (None, "", "default"):
-            for name in BLAS_VARIABLES:
-                env[name] = str(args.blas_threads)
-    real_bin = os.path.dirname(os.path.realpath(sys.executable))
-    env["PATH"] = os.pathsep.join([real_bin, env.get("PATH", "")])
-    return env
+def _asv_env(args):
+    """The environment of the gate's ``asv run``: the profile and the BLAS cap, for both commits."""
+    extra = {PROFILE_ENV: args.profile or os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE}
+    if args.blas_threads not in (None, "", "default"):
+        extra.update(dict.fromkeys(BLAS_THREAD_VARIABLES, str(args.blas_threads)))
+    return _asv.subprocess_env(extra)
 
 
 def _measure(args, order, env_name, bench):
@@ -225,7 +129,7 @@ def _measure(args, order, env_name, bench):
     if args.show_stderr:
         cmd += ["--show-stderr"]
     env = _asv_env(args)
-    shown = " ".join(f"{k}={env[k]}" for k in (PROFILE_ENV, *BLAS_VARIABLES) if k in env)
+    shown = " ".join(f"{k}={env[k]}" for k in (PROFILE_ENV, *BLAS_THREAD_VARIABLES) if k in env)
     print(f"gate: {shown} asv run --bench {bench!r} {' '.join(c[:8] for c in order)}",
           flush=True)
     try:
@@ -233,24 +137,6 @@ def _measure(args, order, env_name, bench):
                               text=True).returncode
     finally:
         os.unlink(hashfile)
-
-
-def _machines_with(conf, commits):
-    from asv.machine import iter_machine_files
-    from asv.results import iter_results_for_machine_and_hash
-    from asv.util import load_json
-
-    found = []
-    for path in iter_machine_files(conf.results_dir):
-        name = load_json(path)["machine"]
-        if all(any(True for _ in iter_results_for_machine_and_hash(
-                conf.results_dir, name, c)) for c in commits):
-            found.append(name)
-    return found
-
-
-def _point(names, combo):
-    return {k: v.strip("'\"") for k, v in zip(names, combo)}
 
 
 def read_rows(conf, machine, commit, env_name, bench_re, min_n):
@@ -265,24 +151,21 @@ def read_rows(conf, machine, commit, env_name, bench_re, min_n):
     for result in iter_results_for_machine_and_hash(conf.results_dir, machine, commit):
         if env_name and result.env_name != env_name:
             continue
-        if BENCHMARK not in result.get_all_result_keys():
-            continue
-        params = result.get_result_params(BENCHMARK)
-        values = result.get_result_value(BENCHMARK, params)
-        names = ["impl", "N", "workers", "dtype"]
-        for combo, value in zip(itertools.product(*params), values):
-            if not bench_re.search(f"{BENCHMARK}({', '.join(combo)})"):
+        for p, value in _asv.points(result, BENCHMARK, PARAM_NAMES):
+            if p["N"] < min_n or not bench_re.search(_asv_name(p)):
                 continue
-            p = _point(names, combo)
-            n = int(p["N"])
-            if n < min_n:
-                continue
-            rows[(p["impl"], n, int(p["workers"]), p["dtype"], result.env_name)] = value
+            rows[(p["impl"], p["N"], p["workers"], p["dtype"], result.env_name)] = value
     return rows
 
 
+def _asv_name(point):
+    """asv's name of a row: ``bench_speedup.Speedup.track_speedup('threads', 100000, 2, 'int32')``."""
+    return (f"{BENCHMARK}('{point['impl']}', {point['N']}, {point['workers']}, "
+            f"'{point['dtype']}')")
+
+
 def _isna(x):
-    return x is None or (isinstance(x, float) and x != x)
+    return not _fmt.ok(x)
 
 
 def _spread(values):
@@ -372,30 +255,24 @@ def _key(row):
 
 def _row_regex(rows):
     """An asv --bench regex selecting exactly these rows."""
-    parts = [
-        rf"^{re.escape(BENCHMARK)}\('{re.escape(r['split'])}', {r['N']}, {r['workers']}, "
-        rf"'{re.escape(r['dtype'])}'\)$"
-        for r in rows
-    ]
-    return "|".join(parts)
+    return "|".join(
+        "^" + re.escape(_asv_name({"impl": r["split"], "N": r["N"], "workers": r["workers"],
+                                   "dtype": r["dtype"]})) + "$"
+        for r in rows)
 
 
 def _print_table(rows, title):
     print(title)
     header = ("split", "N", "workers", "dtype", "before", "after", "slowdown", "spread",
               "rounds", "")
-    lines = [header] + [
-        (r["split"], f"{r['N']:.0e}".replace("e+0", "e"), str(r["workers"]), r["dtype"],
+    print(_fmt.plain(header, [
+        (r["split"], _fmt.size(r["N"]), r["workers"], r["dtype"],
          "-" if r["before"] is None else f"{r['before']:.3g}",
          "failed" if r["after"] is None else f"{r['after']:.3g}",
          "-" if r["slowdown"] is None else f"{r['slowdown']:.2f}",
          "-" if r["spread"] is None else f"{r['spread']:.2f}",
          f"{r['rounds'][0]}+{r['rounds'][1]}", r["reason"])
-        for r in rows
-    ]
-    widths = [max(len(str(line[i])) for line in lines) for i in range(len(header))]
-    for line in lines:
-        print("  " + "  ".join(str(c).ljust(w) for c, w in zip(line, widths)).rstrip())
+        for r in rows]))
 
 
 def _collect(args, conf, machine, base, head, env_filter, env_name, bench, rounds, samples):
@@ -406,10 +283,9 @@ def _collect(args, conf, machine, base, head, env_filter, env_name, bench, round
         rc = _measure(args, order, env_name, bench)
         if rc not in (0, 2):
             return rc
-        found = None
-        for name in [machine] if machine else _machines_with(conf, [base, head]):
-            found = name
-        if found is None:
+        try:
+            found = _asv.choose_machine(conf.results_dir, machine, [base, head])
+        except SystemExit:
             return 2
         b = read_rows(conf, found, base, env_filter, bench_re, args.min_n)
         h = read_rows(conf, found, head, env_filter, bench_re, args.min_n)
@@ -424,8 +300,6 @@ def _collect(args, conf, machine, base, head, env_filter, env_name, bench, round
 
 def _save(path, base, head, args, samples, judged, regressed, noisy):
     """Write the rounds and the verdicts to ``path`` (JSON), for experiments."""
-    import json
-
     def name(key):
         return "/".join(str(k) for k in key[:4])
 
@@ -440,8 +314,11 @@ def _save(path, base, head, args, samples, judged, regressed, noisy):
         json.dump(data, f, indent=1)
 
 
-def main(argv=None):
-    args = _parse_args(argv)
+def main(args):
+    """Run the gate for the parsed ``args``; return the exit status (0, 1 or 2)."""
+    problem = _check_args(args)
+    if problem:
+        return _fail(problem)
     if shutil.which("git") is None:
         return _fail("git is not installed")
     try:
@@ -450,27 +327,25 @@ def main(argv=None):
         return _fail(f"--bench is not a regular expression: {exc}")
     if not os.path.isfile(args.config):
         return _fail(f"no {args.config} here: run the gate from the repository root")
-    old_path = os.environ.get("PATH", "")
-    os.environ["PATH"] = _asv_env()["PATH"]  # environment discovery, as in asv itself
+    conf = _asv.load_config(args.config)
     try:
-        conf = _load_conf(args.config)
-        base, head = _git_hash(conf, args.base), _git_hash(conf, args.head)
-        env_name = args.environment or _default_environment(conf)
-    finally:
-        os.environ["PATH"] = old_path
+        base, head = _commit(conf, args.base), _commit(conf, args.head)
+    except SystemExit as exc:
+        return exc.code
+    env_name = args.environment or _asv.default_environment(conf)
     # A spec such as "virtualenv:3.11" is not a name: results of every
     # environment it selects are judged.
     env_filter = env_name if env_name and ":" not in env_name else None
 
     samples = {}
     if args.no_run:
-        machines = [args.machine] if args.machine else _machines_with(conf, [base, head])
-        if len(machines) != 1:
-            return _fail(f"results of machines {machines or 'none'} for both commits: "
-                         "choose one with --machine")
+        try:
+            machine = _asv.choose_machine(conf.results_dir, args.machine, [base, head])
+        except SystemExit as exc:
+            return _fail(str(exc))
         bench_re = re.compile(args.bench)
-        b = read_rows(conf, machines[0], base, env_filter, bench_re, args.min_n)
-        h = read_rows(conf, machines[0], head, env_filter, bench_re, args.min_n)
+        b = read_rows(conf, machine, base, env_filter, bench_re, args.min_n)
+        h = read_rows(conf, machine, head, env_filter, bench_re, args.min_n)
         samples = {k: ([b[k]], [h[k]] if k in h else []) for k in b}
     else:
         rc = _collect(args, conf, args.machine, base, head, env_filter, env_name,
@@ -522,6 +397,3 @@ def main(argv=None):
           + (f" ({len(noisy)} noisy rows not judged)" if noisy else ""))
     return 0
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -2,9 +2,9 @@
 
 Usage::
 
-    python tools/compare.py [--sizes 1e3 1e4 1e5 1e6 1e7 1e8] [--workers 2]
-                            [--dtypes float64 float32 int64 int32 complex128]
-                            [--extras] [--seed 0]
+    python -m benchtools compare [--sizes 1e3 1e4 1e5 1e6 1e7 1e8] [--workers 2]
+                                 [--dtypes float64 float32 int64 int32 complex128]
+                                 [--extras] [--seed 0]
 
 For each dtype and N, in a shuffled order (``auto`` must not depend on the
 order in which a process meets dtypes and sizes), it times, interleaved (so
@@ -35,7 +35,6 @@ Absolute times move from run to run on shared machines; ratios taken in one
 run hold.
 """
 
-import argparse
 import concurrent.futures as cf
 import os
 import platform
@@ -45,26 +44,25 @@ import sys
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
-import paralleldot  # noqa: E402
-from benchmarks.common import (  # noqa: E402
+import paralleldot
+from benchmarks.common import (
+    ALL_DTYPES,
+    NUMPY_DOT,
+    PER_CALL_POOL,
     ParallelCopy,
+    dot_function,
     interleaved_times,
-    per_call_pool_dot,
     vectors,
 )
+
+from . import _fmt
 
 #: Interleaved samples per column: fewer for the largest vectors.
 SAMPLES, SAMPLES_LARGE = 15, 7
 
 
 def _columns(a, b, n, dtype, k, extras, pool):
-    funcs = {
-        "numpy.dot": lambda: np.dot(a, b),
-        "threads": lambda: paralleldot.parallel_dot(a, b, k, backend="threads"),
-        "auto": lambda: paralleldot.parallel_dot(a, b, k),
-    }
+    funcs = {impl: dot_function(impl, a, b, k) for impl in (NUMPY_DOT, "threads", "auto")}
     closers = []
     if dtype == "float64" and n == 10**5:
         h = n // 2
@@ -80,9 +78,9 @@ def _columns(a, b, n, dtype, k, extras, pool):
         ceiling = ParallelCopy(a, k)
         closers.append(ceiling.close)
         funcs.update({
-            "per-call pool": lambda: per_call_pool_dot(a, b, k),
+            PER_CALL_POOL: dot_function(PER_CALL_POOL, a, b, k),
             "parallel_numpy_dot": lambda: paralleldot.parallel_numpy_dot(a, b, k),
-            "processes": lambda: paralleldot.parallel_dot(sa, sb, k, backend="processes"),
+            "processes": dot_function("processes", sa, sb, k),
             "ceiling": ceiling,
         })
     return funcs, closers
@@ -124,44 +122,36 @@ def report(results, sizes, dtypes, k):
     columns = []
     for cols in results.values():
         columns += [c for c in cols if c not in columns]
+    by_size = ["dtype"] + [_fmt.size(n) for n in sizes]
     print("\nBest time per call, microseconds:\n")
-    print("| dtype | N | " + " | ".join(columns) + " |")
-    print("|---|---:|" + "---:|" * len(columns))
-    for dtype in dtypes:
-        for n in sizes:
-            row = best[(dtype, n)]
-            cells = [_us(row[c]) if c in row else "" for c in columns]
-            print(f"| {dtype} | {n:.0e} | " + " | ".join(cells) + " |")
+    print(_fmt.markdown(["dtype", "N", *columns], [
+        [dtype, _fmt.size(n), *(_us(best[(dtype, n)][c]) if c in best[(dtype, n)] else ""
+                                for c in columns)]
+        for dtype in dtypes for n in sizes]))
 
-    print("\nauto / faster of numpy.dot and threads (best; median) -- goal 1: at most 1.05\n")
-    print("| dtype | " + " | ".join(f"{n:.0e}" for n in sizes) + " |")
-    print("|---|" + "---:|" * len(sizes))
-    for dtype in dtypes:
-        cells = []
-        for n in sizes:
-            b, m = best[(dtype, n)], median[(dtype, n)]
-            r_best = b["auto"] / min(b["numpy.dot"], b["threads"])
-            r_med = m["auto"] / min(m["numpy.dot"], m["threads"])
-            cells.append(f"{r_best:.2f}; {r_med:.2f}")
-        print(f"| {dtype} | " + " | ".join(cells) + " |")
+    def auto_over_best(stat, dtype, n):
+        row = stat[(dtype, n)]
+        return row["auto"] / min(row[NUMPY_DOT], row["threads"])
+
+    print("auto / faster of numpy.dot and threads (best; median) -- goal 1: at most 1.05\n")
+    print(_fmt.markdown(by_size, [
+        [dtype, *(f"{auto_over_best(best, dtype, n):.2f}; {auto_over_best(median, dtype, n):.2f}"
+                  for n in sizes)]
+        for dtype in dtypes]))
 
     if "float64" in dtypes:
-        print("\nauto's bytes per second / float64 numpy.dot's, same N -- goal 2: 0.9 or more at 1e7\n")
-        print("| dtype | " + " | ".join(f"{n:.0e}" for n in sizes) + " |")
-        print("|---|" + "---:|" * len(sizes))
-        for dtype in dtypes:
-            itemsize = np.dtype(dtype).itemsize
-            cells = []
-            for n in sizes:
-                rate = 2 * n * itemsize / best[(dtype, n)]["auto"]
-                reference = 2 * n * 8 / best[("float64", n)]["numpy.dot"]
-                cells.append(f"{rate / reference:.2f}")
-            print(f"| {dtype} | " + " | ".join(cells) + " |")
+        def bandwidth_ratio(dtype, n):
+            rate = 2 * n * np.dtype(dtype).itemsize / best[(dtype, n)]["auto"]
+            return rate / (2 * n * 8 / best[("float64", n)][NUMPY_DOT])
 
-        print("\nThe lean split, float64 -- goal 3\n")
+        print("auto's bytes per second / float64 numpy.dot's, same N -- goal 2: 0.9 or more at 1e7\n")
+        print(_fmt.markdown(by_size, [
+            [dtype, *(f"{bandwidth_ratio(dtype, n):.2f}" for n in sizes)] for dtype in dtypes]))
+
+        print("The lean split, float64 -- goal 3\n")
         for n in sizes:
             b = best[("float64", n)]
-            line = (f"- N={n:.0e}: numpy.dot {_us(b['numpy.dot'])} us, threads {_us(b['threads'])} us, "
+            line = (f"- N={_fmt.size(n)}: numpy.dot {_us(b['numpy.dot'])} us, threads {_us(b['threads'])} us, "
                     f"threads / numpy.dot {b['threads'] / b['numpy.dot']:.2f}")
             if n == 10**5:
                 extra = b["threads"] - b["numpy.dot"]
@@ -170,16 +160,18 @@ def report(results, sizes, dtypes, k):
             print(line)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def build_parser(parser):
+    """Add the options of ``compare`` to ``parser``."""
     parser.add_argument("--sizes", type=float, nargs="+", default=[1e3, 1e4, 1e5, 1e6, 1e7, 1e8])
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--dtypes", nargs="+",
-                        default=["float64", "float32", "int64", "int32", "complex128"])
+    parser.add_argument("--dtypes", nargs="+", default=list(ALL_DTYPES))
     parser.add_argument("--extras", action="store_true",
                         help="also the per-call pool, parallel_numpy_dot, processes, the ceiling")
     parser.add_argument("--seed", type=int, default=0, help="seed of the order of the points")
-    args = parser.parse_args(argv)
+
+
+def main(args):
+    """Measure and print the tables; return 0."""
     sizes = [int(s) for s in args.sizes]
     print(f"# {platform.node()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}, "
           f"Python {platform.python_version()}, numpy {np.__version__}, workers={args.workers}, "
@@ -187,7 +179,4 @@ def main(argv=None):
     results = measure(sizes, args.dtypes, args.workers, args.extras, args.seed)
     report(results, sizes, args.dtypes, args.workers)
     print(f"\n# load at the end {os.getloadavg()[0]:.2f}")
-
-
-if __name__ == "__main__":
-    main()
+    return 0

@@ -73,9 +73,9 @@ Measured by ``benchmarks/bench_dask.py`` (:func:`measure_model_inputs`, one
 process, one LocalCluster on 127.0.0.1), either by asv (the ``Model*``
 ``track_`` benchmarks, whose history shows in the site) or now::
 
-    python tools/scaleout.py direct [--json inputs.json] [--out docs/scaleout-table.md]
-    python tools/scaleout.py from-asv [--results results] [--machine M] [--env E] [--commit C] [--out FILE]
-    python tools/scaleout.py from-json inputs.json [more.json ...] [--out FILE]
+    python -m benchtools scaleout direct [--json inputs.json] [--out docs/scaleout-table.md]
+    python -m benchtools scaleout from-asv [--results results] [--machine M] [--env E] [--commit C] [--out FILE]
+    python -m benchtools scaleout from-json inputs.json [more.json ...] [--out FILE]
 
 With several files, ``from-json`` keeps the best value of each input over
 the runs (smallest costs, largest bandwidths: the least disturbed
@@ -85,18 +85,18 @@ the crossover tables in Markdown. ``direct`` needs dask and distributed;
 ``from-asv`` needs asv.
 """
 
-import argparse
 import dataclasses
 import datetime
 import json
 import math
 import os
 import platform
-import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-TOOLS = os.path.join(ROOT, "tools")
+from benchmarks.scaleout_model import FIXED_INPUTS, READERS
+
+from . import _asv, _fmt, _git
+from ._fmt import ok as _ok
 
 #: Bytes read per element of a dot product of two float64 vectors.
 BYTES_PER_ELEMENT = 16
@@ -105,17 +105,13 @@ MACHINES = (2, 4, 8, 16)
 #: Named links of the table, bits per second (assumptions, not measurements).
 NETWORKS = {"100 Gb/s": 100e9, "10 Gb/s": 10e9}
 #: Keys of the fixed costs: (inputs, chunks) as in bench_dask.ModelFixedCost.
-DASK_ARRAYS = "on the cluster"
-DASK_SCATTERED = "scattered"
-PD_ARRAYS = "parallel_dot, dask arrays"
-PD_NUMPY = "parallel_dot, numpy vectors"
+DASK_ARRAYS, DASK_SCATTERED, PD_ARRAYS, PD_NUMPY = FIXED_INPUTS
 #: The asv benchmarks that hold the inputs.
 ASV_FIXED = "bench_dask.ModelFixedCost.track_fixed_cost"
 ASV_TRANSFER = "bench_dask.ModelTransfer.track_cost_per_byte"
 ASV_BANDWIDTH = "bench_dask.ModelBandwidth.track_bandwidth"
 ASV_THREADS_FIXED = "bench_dask.ModelThreadsFixedCost.track_threads_fixed_cost"
-WORKER_READER = "dask worker, 1 thread"
-THREADS_READER = "threads split, all cores"
+WORKER_READER, THREADS_READER = READERS
 
 
 # --- the model ----------------------------------------------------------------------
@@ -328,7 +324,7 @@ class Inputs:
 
     @classmethod
     def from_measurement(cls, measured, provenance=(), check=None, ram_bytes=None):
-        """From the dict of ``bench_dask.measure_model_inputs``; raises ValueError if an input is missing."""
+        """From the dict of ``scaleout_model.measure_model_inputs``; raises ValueError if an input is missing."""
         problems = dict(measured.get("errors", {}))
         if measured.get("skipped"):
             problems["dask"] = measured["skipped"]
@@ -356,29 +352,7 @@ class Inputs:
         )
 
 
-def _ok(v):
-    return v is not None and not (isinstance(v, float) and math.isnan(v))
-
-
 # --- tables -----------------------------------------------------------------------------
-
-
-def _ram_bytes():
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
-def _size(nbytes):
-    for unit, scale in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if nbytes >= scale:
-            return f"{nbytes / scale:.3g} {unit}"
-    return f"{nbytes:.3g} B"
 
 
 def columns(inputs):
@@ -426,7 +400,7 @@ def crossover_table(inputs, machine_Bps, machines=MACHINES, ram_bytes=None, note
             else:
                 nbytes = BYTES_PER_ELEMENT * result.n
                 mark = " *" if ram_bytes and nbytes > ram_bytes else ""
-                cells.append(f"{result.n:.2g} ({_size(nbytes)}){mark}")
+                cells.append(f"{result.n:.2g} ({_fmt.bytes_size(nbytes)}){mark}")
         lines.append(f"| {k} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n", notes
 
@@ -447,7 +421,7 @@ def _input_rows(inputs):
                 value * 1e3 if _ok(value) else None, "ms", f"{ASV_FIXED} ({kind!r}, {chunks})",
             ))
     for nbytes, seconds in sorted(inputs.transfer_times.items()):
-        rows.append((f"scatter of {_size(nbytes)} to a worker (best)", seconds * 1e3, "ms", f"inside {ASV_TRANSFER}"))
+        rows.append((f"scatter of {_fmt.bytes_size(nbytes)} to a worker (best)", seconds * 1e3, "ms", f"inside {ASV_TRANSFER}"))
     return rows
 
 
@@ -575,7 +549,7 @@ def report(inputs, title="When would scale-out pay: K machines against one", ram
         "the caller scatters all 16 N bytes at each call. \"dask\" columns use dask's own calls, "
         "\"parallel_dot\" columns the same call through paralleldot's backend. 100 Gb/s and 10 Gb/s "
         "are assumed links (per byte: max(loopback, 8 / rate)), not measurements."
-        + (f" `*`: more than the measured machine's RAM ({_size(ram_bytes)})." if ram_bytes else "")
+        + (f" `*`: more than the measured machine's RAM ({_fmt.bytes_size(ram_bytes)})." if ram_bytes else "")
         + "\n"
     )
     if notes_all:
@@ -608,99 +582,58 @@ def _versions():
     return ", ".join(parts)
 
 
-def _cpu():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
-def _git_head():
-    try:
-        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", ROOT, "status", "--porcelain", "--", "paralleldot", "benchmarks", "tools"],
-            capture_output=True, text=True, check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return head + (" (with uncommitted changes)" if dirty else "")
-
-
 def measure_direct():
-    """Measure the inputs now (``bench_dask.measure_model_inputs``) and return :class:`Inputs`."""
-    if ROOT not in sys.path:
-        sys.path.insert(0, ROOT)
-    from benchmarks import bench_dask
+    """Measure the inputs now (``scaleout_model.measure_model_inputs``) and return :class:`Inputs`."""
+    from benchmarks import scaleout_model
 
     load_before = os.getloadavg()
     started = datetime.datetime.now(datetime.timezone.utc)
     try:
-        measured = bench_dask.measure_model_inputs()
+        measured = scaleout_model.measure_model_inputs()
         check = None
         if not measured["skipped"]:
-            check = bench_dask.model_check(bench_dask.client(bench_dask.MODEL_WORKERS))
+            check = scaleout_model.model_check(scaleout_model.client(scaleout_model.MODEL_WORKERS))
     finally:
-        bench_dask.close_clusters()
+        scaleout_model.close_clusters()
     load_after = os.getloadavg()
     s = measured["settings"]
     provenance = [
-        ("source", "measured now by `python tools/scaleout.py direct` (`bench_dask.measure_model_inputs`, "
+        ("source", "measured now by `python -m benchtools scaleout direct` (`scaleout_model.measure_model_inputs`, "
                    f"one LocalCluster of {s['model_workers']} workers with one thread each on 127.0.0.1)"),
         ("date", started.strftime("%Y-%m-%d %H:%M UTC")),
-        ("machine", f"{platform.node()} ({_cpu()}, {os.cpu_count()} cpus, {_size(_ram_bytes() or 0)} RAM, "
+        ("machine", f"{platform.node()} ({_fmt.cpu_model()}, {os.cpu_count()} cpus, {_fmt.bytes_size(_fmt.ram_bytes() or 0)} RAM, "
                     f"{platform.system()} {platform.release()})"),
         ("software", _versions()),
-        ("commit", _git_head()),
+        ("commit", _git.describe()),
         ("load average (1 min) before / after", f"{load_before[0]:.2f} / {load_after[0]:.2f} (other jobs share the machine)"),
         ("settings", f"best of {s['samples']} isolated calls ({s['pause'] * 1e3:.0f} ms idle before each) for F; "
                      f"scatter of {s['transfer_sizes'][0]:.0e} and {s['transfer_sizes'][1]:.0e} float64; "
                      f"bandwidth on {s['bandwidth_n']:.0e}-element vectors, {s['bandwidth_number']} calls per sample; "
                      f"threads split on {s['threads_workers']} workers"),
     ]
-    return Inputs.from_measurement(measured, provenance, check, _ram_bytes())
+    return Inputs.from_measurement(measured, provenance, check, _fmt.ram_bytes())
 
 
 def _one_value(result, key, params, benchmarks):
-    """The value of ``key`` at the parameter values ``params`` (reprs), or None."""
+    """The value of ``key`` at the parameter values ``params``, or None."""
     if benchmarks is not None and key not in result.get_result_keys(benchmarks):
         return None
-    if key not in result.get_all_result_keys():
-        return None
-    stored = result.get_result_params(key)
-    value = result.get_result_value(key, stored)
-    import itertools
-
-    for combo, v in zip(itertools.product(*stored), value):
-        if [_unquote(c) for c in combo] == [str(p) for p in params]:
+    names = [f"p{i}" for i in range(len(params))]
+    for point, v in _asv.points(result, key, names):
+        if [str(point[n]) for n in names] == [str(p) for p in params]:
             return v if _ok(v) else None
     return None
 
 
-def _unquote(value):
-    return value.strip("'\"") if isinstance(value, str) else str(value)
-
-
 def inputs_from_asv(results_dir, machine=None, commit=None, env=None):
     """:class:`Inputs` from the ``Model*`` benchmarks of one asv result (machine, commit, environment)."""
-    if TOOLS not in sys.path:
-        sys.path.insert(0, TOOLS)
-    import report as asv_report
-
-    machine, result, _ = asv_report.select_runs(results_dir, machine, commit, env)
-    benchmarks = asv_report.load_benchmarks(results_dir)
+    machine, result, _ = _asv.select_runs(results_dir, machine, commit, env)
+    benchmarks = _asv.load_benchmarks(results_dir)
     fixed = {}
-    for params_key in ((DASK_ARRAYS,), (DASK_SCATTERED,), (PD_ARRAYS,), (PD_NUMPY,)):
-        stored = result.get_result_params(ASV_FIXED) if ASV_FIXED in result.get_all_result_keys() else []
-        chunk_values = [_unquote(c) for c in stored[1]] if len(stored) == 2 else []
-        for chunks in chunk_values:
-            v = _one_value(result, ASV_FIXED, [params_key[0], chunks], benchmarks)
-            if v is not None:
-                fixed[(params_key[0], int(chunks))] = v
+    if benchmarks is None or ASV_FIXED in result.get_result_keys(benchmarks):
+        for point, v in _asv.points(result, ASV_FIXED, ["inputs", "chunks"]):
+            if point["inputs"] in FIXED_INPUTS and _ok(v):
+                fixed[(point["inputs"], int(point["chunks"]))] = v
     per_byte = _one_value(result, ASV_TRANSFER, [], benchmarks)
     worker = _one_value(result, ASV_BANDWIDTH, [WORKER_READER], benchmarks)
     threads = _one_value(result, ASV_BANDWIDTH, [THREADS_READER], benchmarks)
@@ -719,15 +652,15 @@ def inputs_from_asv(results_dir, machine=None, commit=None, env=None):
             f"{result.commit_hash[:8]} / {result.env_name}: run bench_dask there "
             f"(asv run --bench bench_dask) in an environment with dask"
         )
-    info = asv_report._machine_info(results_dir, machine)
+    info = _asv.machine_info(results_dir, machine)
     reqs = getattr(result, "_requirements", None) or {}
     reqs = ", ".join(f"{k} {v}" if v else k for k, v in sorted(reqs.items())) or "none recorded"
-    run_at = asv_report._ms_to_iso(max(result.started_at.values(), default=None))
+    run_at = _asv.ms_to_iso(max(result.started_at.values(), default=None))
     provenance = [
         ("source", f"asv results in `{results_dir}` (benchmarks `bench_dask.Model*`)"),
         ("machine", f"`{machine}` ({info.get('cpu', '?')}, {info.get('num_cpu', '?')} cpus, "
                     f"{info.get('os', '?')}, RAM {info.get('ram', '?')} bytes)"),
-        ("commit", f"`{result.commit_hash}` (committed {asv_report._ms_to_iso(result.date)}); run {run_at}"),
+        ("commit", f"`{result.commit_hash}` (committed {_asv.ms_to_iso(result.date)}); run {run_at}"),
         ("environment", f"`{result.env_name}` (python {result.params.get('python', '?')}; requirements: {reqs})"),
     ]
     return Inputs(
@@ -780,13 +713,7 @@ def cmd_direct(args):
 
 
 def cmd_from_asv(args):
-    results_dir = args.results
-    if results_dir is None:
-        if TOOLS not in sys.path:
-            sys.path.insert(0, TOOLS)
-        import report as asv_report
-
-        results_dir = asv_report._default_results_dir()
+    results_dir = args.results or _asv.results_dir()
     inputs = inputs_from_asv(results_dir, args.machine, args.commit, args.env)
     _emit(report(inputs, ram_bytes=_ram_for(inputs, args)), args.out)
     return 0
@@ -812,13 +739,11 @@ def cmd_from_json(args):
     return 0
 
 
-def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="python tools/scaleout.py",
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    sub = parser.add_subparsers(dest="mode", required=True)
+def build_parser(parser):
+    """Add the ``direct``, ``from-asv`` and ``from-json`` modes to ``parser``."""
+    import argparse
+
+    sub = parser.add_subparsers(dest="mode", required=True, metavar="MODE")
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--out", help="write the Markdown report to this file (default: print it)")
     common.add_argument("--no-ram", action="store_true", help="do not mark crossovers above the measured machine's RAM")
@@ -840,13 +765,8 @@ def build_parser():
     )
     p.add_argument("files", nargs="+", metavar="FILE")
     p.set_defaults(func=cmd_from_json)
-    return parser
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+def main(args):
+    """Run the mode of ``args``; return the exit status."""
     return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

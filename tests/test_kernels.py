@@ -72,7 +72,9 @@ def test_mixed_dtypes_promote_like_numpy(left, right):
         assert result == pytest.approx(expected, rel=1e-3 if expected.dtype.itemsize <= 4 else 1e-12)
 
 
-def test_which_kernel_runs():
+def test_which_kernel_runs(monkeypatch):
+    """Without the compiled kernel (as built without a compiler)."""
+    monkeypatch.setattr(_kernels, "_native", None)
     f8 = np.ones(1000)
     i4 = np.ones(1000, np.int32)
     assert _kernels.for_vectors(i4, i4) is _kernels.einsum_dot
@@ -84,6 +86,23 @@ def test_which_kernel_runs():
     assert _kernels.serial_alternative(i4, i4) is _kernels.einsum_dot
     assert _kernels.serial_alternative(f8, f8) is None
     assert _kernels.serial_alternative(i4, f8) is None
+
+
+@pytest.mark.skipif(_kernels._native is None, reason="built without the C extension")
+def test_which_kernel_runs_with_the_compiled_kernel():
+    f8 = np.ones(1000)
+    for dtype in ["i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8", "f4", "f8", "c8", "c16"]:
+        x = f8.astype(dtype)
+        assert _kernels.for_vectors(x, x) is _kernels.native_serial_dot, dtype
+        assert _kernels.serial_alternative(x, x) is _kernels.native_serial_dot, dtype
+    i4 = np.ones(1000, np.int32)
+    assert _kernels.for_vectors(i4.astype(bool), i4.astype(bool)) is _kernels.einsum_dot
+    assert _kernels.for_vectors(i4[::2], i4[::2]) is _kernels.einsum_dot  # strided: numpy
+    assert _kernels.for_vectors(f8[::2], f8[::2]) is np.dot
+    assert _kernels.for_vectors(f8.astype("f2"), f8.astype("f2")) is np.dot
+    assert _kernels.for_vectors(f8.astype("g"), f8.astype("g")) is np.dot
+    assert _kernels.for_vectors(i4, f8) is np.dot
+    assert _kernels.for_vectors(f8.astype(">f8"), f8.astype(">f8")) is np.dot
 
 
 def _blas_threads():

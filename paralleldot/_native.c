@@ -1,0 +1,591 @@
+/* paralleldot._native: a compiled dot-product kernel and its own thread team.
+ *
+ * Built by the project (setup.py) when a C compiler and numpy's headers are
+ * there; without it paralleldot runs its numpy kernels (see _kernels.py).
+ *
+ * What it does
+ * ------------
+ * dot(a, b, threads) computes numpy.dot(a, b) for two 1-D, contiguous,
+ * aligned, native-order vectors of one dtype among int8..int64,
+ * uint8..uint64, float32, float64, complex64 and complex128, on `threads`
+ * threads (the caller and threads - 1 workers of a team that lives in this
+ * module), the GIL released. Anything else returns None: the caller falls
+ * back to numpy.
+ *
+ * fast(a, b, workers) is backend="auto"'s hot path (paralleldot._api): it
+ * answers the calls whose choice is already known without running any
+ * Python: below the floor the serial kernel, and a class whose recorded
+ * choice (paralleldot._auto._states) is "serial", "inline" or "native" and
+ * still has calls left. Everything else returns None.
+ *
+ * Results
+ * -------
+ * Integers are summed in the unsigned integer of their width: the products
+ * and the sum wrap modulo 2**bits, the bits numpy.dot gives (it sums in a
+ * wider integer and casts). Floats are summed in many independent lanes
+ * (another order than numpy.dot's BLAS: they differ by rounding only).
+ *
+ * Each loop is compiled for x86-64-v4 (AVX-512), x86-64-v3 (AVX2, FMA) and
+ * the baseline, and the CPU picks one at load time (GCC's target_clones).
+ *
+ * The team
+ * --------
+ * Workers wait for a generation counter: they spin for SPIN_NS after a job
+ * (back-to-back calls do not pay a wake-up), then sleep on a condition
+ * variable. One call uses the team at a time (a mutex taken with the GIL
+ * released). After fork() the child has no workers: the team is rebuilt on
+ * its first parallel call.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#define NPY_NO_DEPRECATED_API NPY_1_7_API_VERSION
+#include <numpy/arrayobject.h>
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <string.h>
+#include <time.h>
+
+
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && __GNUC__ >= 11
+#define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define CLONES
+#endif
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define RELAX() _mm_pause()
+#else
+#define RELAX() ((void)0)
+#endif
+
+typedef union {
+    uint64_t u;
+    double d[2];
+    float f[2];
+} acc_t;
+
+typedef void (*kernel_t)(const char *x, const char *y, npy_intp n, acc_t *out);
+
+/* --- the loops ---------------------------------------------------------- */
+
+#define INT_KERNEL(NAME, T)                                                  \
+    CLONES static void NAME(const char *xp, const char *yp, npy_intp n,       \
+                            acc_t *out)                                       \
+    {                                                                         \
+        const T *x = (const T *)xp, *y = (const T *)yp;                       \
+        T s = 0;                                                              \
+        for (npy_intp i = 0; i < n; i++) s += (T)(x[i] * y[i]);               \
+        out->u = (uint64_t)s;                                                 \
+    }
+
+INT_KERNEL(dot_u8, uint8_t)
+INT_KERNEL(dot_u16, uint16_t)
+INT_KERNEL(dot_u32, uint32_t)
+INT_KERNEL(dot_u64, uint64_t)
+
+/* Independent lanes: each lane is a sequential sum, so the compiler may
+ * vectorise across lanes without reassociating anything. */
+#define LANES_F64 32
+#define LANES_F32 64
+
+CLONES static void dot_f64(const char *xp, const char *yp, npy_intp n, acc_t *out)
+{
+    const double *x = (const double *)xp, *y = (const double *)yp;
+    double acc[LANES_F64] = {0};
+    npy_intp i = 0;
+    for (; i + LANES_F64 <= n; i += LANES_F64)
+        for (int j = 0; j < LANES_F64; j++) acc[j] += x[i + j] * y[i + j];
+    double s = 0;
+    for (; i < n; i++) s += x[i] * y[i];
+    for (int w = LANES_F64 / 2; w > 0; w /= 2)
+        for (int j = 0; j < w; j++) acc[j] += acc[j + w];
+    out->d[0] = acc[0] + s;
+}
+
+CLONES static void dot_f32(const char *xp, const char *yp, npy_intp n, acc_t *out)
+{
+    const float *x = (const float *)xp, *y = (const float *)yp;
+    float acc[LANES_F32] = {0};
+    npy_intp i = 0;
+    for (; i + LANES_F32 <= n; i += LANES_F32)
+        for (int j = 0; j < LANES_F32; j++) acc[j] += x[i + j] * y[i + j];
+    float s = 0;
+    for (; i < n; i++) s += x[i] * y[i];
+    for (int w = LANES_F32 / 2; w > 0; w /= 2)
+        for (int j = 0; j < w; j++) acc[j] += acc[j + w];
+    out->f[0] = acc[0] + s;
+}
+
+#define COMPLEX_KERNEL(NAME, T, LANES, FIELD)                                 \
+    CLONES static void NAME(const char *xp, const char *yp, npy_intp n,       \
+                            acc_t *out)                                       \
+    {                                                                         \
+        const T *x = (const T *)xp, *y = (const T *)yp;                       \
+        T re[LANES] = {0}, im[LANES] = {0};                                   \
+        npy_intp i = 0;                                                       \
+        for (; i + LANES <= n; i += LANES)                                    \
+            for (int j = 0; j < LANES; j++) {                                 \
+                T xr = x[2 * (i + j)], xi = x[2 * (i + j) + 1];               \
+                T yr = y[2 * (i + j)], yi = y[2 * (i + j) + 1];               \
+                re[j] += xr * yr - xi * yi;                                   \
+                im[j] += xr * yi + xi * yr;                                   \
+            }                                                                 \
+        T sr = 0, si = 0;                                                     \
+        for (; i < n; i++) {                                                  \
+            T xr = x[2 * i], xi = x[2 * i + 1], yr = y[2 * i], yi = y[2 * i + 1]; \
+            sr += xr * yr - xi * yi;                                          \
+            si += xr * yi + xi * yr;                                          \
+        }                                                                     \
+        for (int w = LANES / 2; w > 0; w /= 2)                                \
+            for (int j = 0; j < w; j++) {                                     \
+                re[j] += re[j + w];                                           \
+                im[j] += im[j + w];                                           \
+            }                                                                 \
+        out->FIELD[0] = re[0] + sr;                                           \
+        out->FIELD[1] = im[0] + si;                                           \
+    }
+
+COMPLEX_KERNEL(dot_c128, double, 16, d)
+COMPLEX_KERNEL(dot_c64, float, 32, f)
+
+/* How partial sums of a kernel add up. */
+typedef enum { ADD_INT, ADD_F64, ADD_F32, ADD_C128, ADD_C64 } add_t;
+
+typedef struct {
+    kernel_t kernel;
+    add_t add;
+    int bits;
+} kind_t;
+
+/* The kernel of a dtype, or NULL. */
+static const kind_t *
+kind_of(PyArray_Descr *d, npy_intp size)
+{
+    static const kind_t u8 = {dot_u8, ADD_INT, 8}, u16 = {dot_u16, ADD_INT, 16},
+                        u32 = {dot_u32, ADD_INT, 32}, u64 = {dot_u64, ADD_INT, 64},
+                        f32 = {dot_f32, ADD_F32, 0}, f64 = {dot_f64, ADD_F64, 0},
+                        c64 = {dot_c64, ADD_C64, 0}, c128 = {dot_c128, ADD_C128, 0};
+    int num = d->type_num;
+    if (PyTypeNum_ISSIGNED(num) || PyTypeNum_ISUNSIGNED(num)) {
+        switch (size) {
+        case 1: return &u8;
+        case 2: return &u16;
+        case 4: return &u32;
+        case 8: return &u64;
+        }
+        return NULL;
+    }
+    if (num == NPY_FLOAT) return &f32;
+    if (num == NPY_DOUBLE) return &f64;
+    if (num == NPY_CFLOAT) return &c64;
+    if (num == NPY_CDOUBLE) return &c128;
+    return NULL;
+}
+
+static void
+add_into(add_t add, int bits, acc_t *total, const acc_t *part)
+{
+    switch (add) {
+    case ADD_INT: total->u += part->u; break;
+    case ADD_F64: total->d[0] += part->d[0]; break;
+    case ADD_F32: total->f[0] += part->f[0]; break;
+    case ADD_C128: total->d[0] += part->d[0]; total->d[1] += part->d[1]; break;
+    case ADD_C64: total->f[0] += part->f[0]; total->f[1] += part->f[1]; break;
+    }
+    (void)bits;
+}
+
+/* --- the team ----------------------------------------------------------- */
+
+#define MAX_THREADS 64
+#define SPIN_NS 50000 /* a worker spins this long after a job, then sleeps */
+/* Fewer elements than this per thread: fewer threads. */
+#define MIN_CHUNK_BYTES (1 << 15)
+
+/* One mailbox per worker: the caller posts a chunk and bumps `gen`. */
+typedef struct {
+    atomic_uint gen;
+    unsigned started; /* gen when the worker was started */
+    kernel_t kernel;
+    const char *x, *y;
+    npy_intp n;
+    acc_t part;
+    char pad[64];
+} slot_t;
+
+static slot_t slots[MAX_THREADS];
+static atomic_int pending;
+static int team_size; /* workers started: slots 1 .. team_size (the caller is slot 0) */
+static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
+static pthread_mutex_t call_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static inline uint64_t
+now_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static void *
+worker(void *arg)
+{
+    slot_t *slot = &slots[(intptr_t)arg];
+    unsigned seen = slot->started;
+    for (;;) {
+        unsigned g;
+        uint64_t start = 0;
+        int spins = 0;
+        while ((g = atomic_load_explicit(&slot->gen, memory_order_acquire)) == seen) {
+            if ((++spins & 63) == 0) {
+                uint64_t t = now_ns();
+                if (start == 0) start = t;
+                else if (t - start > SPIN_NS) {
+                    pthread_mutex_lock(&wake_lock);
+                    while ((g = atomic_load(&slot->gen)) == seen)
+                        pthread_cond_wait(&wake, &wake_lock);
+                    pthread_mutex_unlock(&wake_lock);
+                    break;
+                }
+            }
+            RELAX();
+        }
+        seen = g;
+        slot->kernel(slot->x, slot->y, slot->n, &slot->part);
+        atomic_fetch_sub_explicit(&pending, 1, memory_order_release);
+    }
+    return NULL;
+}
+
+/* Start workers up to `wanted` (call_lock held); returns the team size. */
+static int
+grow_team(int wanted)
+{
+    while (team_size < wanted) {
+        pthread_t t;
+        pthread_attr_t attr;
+        int id = team_size + 1;
+        slots[id].started = atomic_load(&slots[id].gen);
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_attr_setstacksize(&attr, 1 << 17);
+        int err = pthread_create(&t, &attr, worker, (void *)(intptr_t)id);
+        pthread_attr_destroy(&attr);
+        if (err) break;
+        team_size++;
+    }
+    return team_size;
+}
+
+static void
+before_fork(void)
+{
+    pthread_mutex_lock(&call_lock);
+}
+
+static void
+after_fork_parent(void)
+{
+    pthread_mutex_unlock(&call_lock);
+}
+
+static void
+after_fork_child(void)
+{
+    /* The workers did not survive the fork: start over. */
+    team_size = 0;
+    atomic_store(&pending, 0);
+    pthread_mutex_init(&wake_lock, NULL);
+    pthread_cond_init(&wake, NULL);
+    pthread_mutex_init(&call_lock, NULL);
+}
+
+/* Run the kernel over n elements on `threads` threads (GIL released by the caller). */
+static void
+run(const kind_t *kind, const char *x, const char *y, npy_intp n, npy_intp itemsize,
+    int threads, acc_t *total)
+{
+    memset(total, 0, sizeof *total);
+    npy_intp most = (n * itemsize * 2) / MIN_CHUNK_BYTES;
+    if (threads > most) threads = most < 1 ? 1 : (int)most;
+    if (threads > MAX_THREADS) threads = MAX_THREADS;
+    if (threads <= 1) {
+        kind->kernel(x, y, n, total);
+        return;
+    }
+    pthread_mutex_lock(&call_lock);
+    if (grow_team(threads - 1) + 1 < threads) threads = team_size + 1;
+    npy_intp bounds[MAX_THREADS + 1];
+    bounds[0] = 0;
+    bounds[threads] = n;
+    /* Balanced contiguous chunks, cut at multiples of 64 elements. */
+    for (int i = 1; i < threads; i++)
+        bounds[i] = (npy_intp)((double)n * i / threads) & ~(npy_intp)63;
+    atomic_store(&pending, threads - 1);
+    for (int i = 1; i < threads; i++) {
+        slot_t *s = &slots[i];
+        s->kernel = kind->kernel;
+        s->x = x + bounds[i] * itemsize;
+        s->y = y + bounds[i] * itemsize;
+        s->n = bounds[i + 1] - bounds[i];
+        memset(&s->part, 0, sizeof s->part);
+        atomic_fetch_add_explicit(&s->gen, 1, memory_order_release);
+    }
+    pthread_mutex_lock(&wake_lock);
+    pthread_cond_broadcast(&wake);
+    pthread_mutex_unlock(&wake_lock);
+    kind->kernel(x, y, bounds[1], total);
+    int spins = 0;
+    while (atomic_load_explicit(&pending, memory_order_acquire) > 0) {
+        if (++spins > 4096) sched_yield();
+        else RELAX();
+    }
+    for (int i = 1; i < threads; i++) add_into(kind->add, kind->bits, total, &slots[i].part);
+    pthread_mutex_unlock(&call_lock);
+}
+
+/* --- Python ------------------------------------------------------------- */
+
+static PyObject *np_dot;      /* numpy.dot */
+static PyObject *str_serial, *str_inline, *str_native;
+static long default_threads = 1;
+static Py_ssize_t floor_bytes = 1 << 16;
+static Py_ssize_t gil_bytes = 1 << 15; /* below: the GIL is kept (releasing costs more) */
+
+/* The kernel for a and b, or NULL: exact 1-D ndarrays of one supported
+ * dtype, contiguous, aligned, native byte order, same length. */
+static const kind_t *
+usable(PyArrayObject *a, PyArrayObject *b)
+{
+    PyArray_Descr *da = PyArray_DESCR(a), *db = PyArray_DESCR(b);
+    if (da->type_num != db->type_num && !PyArray_EquivTypes(da, db)) return NULL;
+    if (PyArray_NDIM(a) != 1 || PyArray_NDIM(b) != 1) return NULL;
+    if (PyArray_DIM(a, 0) != PyArray_DIM(b, 0)) return NULL;
+    npy_intp size = PyArray_ITEMSIZE(a);
+    if (size != PyArray_ITEMSIZE(b)) return NULL;
+    if (PyArray_DIM(a, 0) > 1 && (PyArray_STRIDE(a, 0) != size || PyArray_STRIDE(b, 0) != size))
+        return NULL;
+    if (!PyArray_ISNBO(da->byteorder) || !PyArray_ISNBO(db->byteorder)) return NULL;
+    if (!PyArray_ISALIGNED(a) || !PyArray_ISALIGNED(b)) return NULL;
+    return kind_of(da, size);
+}
+
+static PyObject *
+compute(const kind_t *kind, PyArrayObject *a, PyArrayObject *b, int threads)
+{
+    npy_intp n = PyArray_DIM(a, 0);
+    npy_intp size = PyArray_ITEMSIZE(a);
+    const char *x = PyArray_BYTES(a), *y = PyArray_BYTES(b);
+    acc_t total;
+    if (threads <= 1 && 2 * n * size < gil_bytes) {
+        memset(&total, 0, sizeof total);
+        if (n) kind->kernel(x, y, n, &total);
+    }
+    else {
+        Py_BEGIN_ALLOW_THREADS
+        run(kind, x, y, n, size, threads, &total);
+        Py_END_ALLOW_THREADS
+    }
+    char value[16];
+    switch (kind->add) {
+    case ADD_INT:
+        switch (kind->bits) {
+        case 8: { uint8_t v = (uint8_t)total.u; memcpy(value, &v, 1); break; }
+        case 16: { uint16_t v = (uint16_t)total.u; memcpy(value, &v, 2); break; }
+        case 32: { uint32_t v = (uint32_t)total.u; memcpy(value, &v, 4); break; }
+        default: memcpy(value, &total.u, 8);
+        }
+        break;
+    case ADD_F64: case ADD_C128: memcpy(value, total.d, 16); break;
+    default: memcpy(value, total.f, 8);
+    }
+    return PyArray_Scalar(value, PyArray_DESCR(a), NULL);
+}
+
+static int
+as_threads(PyObject *workers, long *out)
+{
+    if (workers == Py_None) {
+        *out = default_threads;
+        return 1;
+    }
+    if (!PyLong_CheckExact(workers)) return 0;
+    long k = PyLong_AsLong(workers);
+    if (k < 1) {
+        PyErr_Clear();
+        return 0;
+    }
+    *out = k;
+    return 1;
+}
+
+static PyObject *
+native_supports(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "supports(a, b) takes 2 arguments");
+        return NULL;
+    }
+    if (!PyArray_Check(args[0]) || !PyArray_Check(args[1])) Py_RETURN_FALSE;
+    return PyBool_FromLong(usable((PyArrayObject *)args[0], (PyArrayObject *)args[1]) != NULL);
+}
+
+PyDoc_STRVAR(dot_doc,
+"dot(a, b, threads)\n--\n\n"
+"numpy.dot(a, b) on `threads` threads, or None when the vectors are not\n"
+"1-D contiguous aligned native-order ndarrays of one supported dtype.");
+
+static PyObject *
+native_dot(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "dot(a, b, threads) takes 3 arguments");
+        return NULL;
+    }
+    long k;
+    if (!PyArray_Check(args[0]) || !PyArray_Check(args[1]) || !as_threads(args[2], &k))
+        Py_RETURN_NONE;
+    PyArrayObject *a = (PyArrayObject *)args[0], *b = (PyArrayObject *)args[1];
+    const kind_t *kind = usable(a, b);
+    if (kind == NULL) Py_RETURN_NONE;
+    return compute(kind, a, b, k > MAX_THREADS ? MAX_THREADS : (int)k);
+}
+
+static int
+bit_length(Py_ssize_t v)
+{
+    int bits = 0;
+    while (v) {
+        bits++;
+        v >>= 1;
+    }
+    return bits;
+}
+
+PyDoc_STRVAR(fast_doc,
+"fast(a, b, workers, states)\n--\n\n"
+"backend='auto' without Python: the result, or None when _api must decide.");
+
+static PyObject *
+native_fast(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "fast(a, b, workers, states) takes 4 arguments");
+        return NULL;
+    }
+    PyObject *oa = args[0], *ob = args[1], *states = args[3];
+    long k;
+    if (Py_TYPE(oa) != &PyArray_Type || Py_TYPE(ob) != &PyArray_Type || !as_threads(args[2], &k))
+        Py_RETURN_NONE;
+    PyArrayObject *a = (PyArrayObject *)oa, *b = (PyArrayObject *)ob;
+    const kind_t *kind = usable(a, b);
+    if (kind == NULL) Py_RETURN_NONE; /* _api checks and dispatches the others */
+    Py_ssize_t nbytes = PyArray_NBYTES(a) + PyArray_NBYTES(b);
+    if (nbytes < floor_bytes) return compute(kind, a, b, 1);
+    if (!PyDict_CheckExact(states)) Py_RETURN_NONE;
+    PyObject *key = Py_BuildValue("(iiil)", PyArray_DESCR(a)->type_num,
+                                  PyArray_DESCR(b)->type_num, bit_length(nbytes), k);
+    if (key == NULL) return NULL;
+    PyObject *state = PyDict_GetItemWithError(states, key); /* borrowed */
+    Py_DECREF(key);
+    if (state == NULL) {
+        if (PyErr_Occurred()) return NULL;
+        Py_RETURN_NONE;
+    }
+    if (!PyList_CheckExact(state) || PyList_GET_SIZE(state) < 2) Py_RETURN_NONE;
+    PyObject *choice = PyList_GET_ITEM(state, 0), *left = PyList_GET_ITEM(state, 1);
+    if (!PyLong_CheckExact(left)) Py_RETURN_NONE;
+    long calls = PyLong_AsLong(left);
+    if (calls <= 0) {
+        PyErr_Clear();
+        Py_RETURN_NONE;
+    }
+    int threads;
+    if (choice == str_native) threads = k > MAX_THREADS ? MAX_THREADS : (int)k;
+    else if (choice == str_inline) threads = 1;
+    else if (choice == str_serial) threads = 0;
+    else Py_RETURN_NONE; /* threads: _api runs the split */
+    PyObject *less = PyLong_FromLong(calls - 1);
+    if (less == NULL) return NULL;
+    if (PyList_SetItem(state, 1, less) < 0) return NULL;
+    if (threads == 0) return PyObject_CallFunctionObjArgs(np_dot, oa, ob, NULL);
+    return compute(kind, a, b, threads);
+}
+
+PyDoc_STRVAR(configure_doc,
+"configure(default_threads, floor_bytes, serial, inline, native)\n--\n\n"
+"Set what workers=None means, auto's floor and the interned choice names.");
+
+static PyObject *
+native_configure(PyObject *self, PyObject *args)
+{
+    long threads;
+    Py_ssize_t floor;
+    PyObject *s, *i, *nat;
+    if (!PyArg_ParseTuple(args, "lnUUU", &threads, &floor, &s, &i, &nat)) return NULL;
+    default_threads = threads < 1 ? 1 : threads;
+    floor_bytes = floor;
+    Py_INCREF(s);
+    Py_INCREF(i);
+    Py_INCREF(nat);
+    Py_XSETREF(str_serial, s);
+    Py_XSETREF(str_inline, i);
+    Py_XSETREF(str_native, nat);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+native_team_size(PyObject *self, PyObject *unused)
+{
+    return PyLong_FromLong(team_size);
+}
+
+static PyObject *
+native_isa(PyObject *self, PyObject *unused)
+{
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && __GNUC__ >= 11
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v4")) return PyUnicode_FromString("x86-64-v4");
+    if (__builtin_cpu_supports("x86-64-v3")) return PyUnicode_FromString("x86-64-v3");
+    return PyUnicode_FromString("x86-64");
+#else
+    return PyUnicode_FromString("generic");
+#endif
+}
+
+static PyMethodDef methods[] = {
+    {"dot", (PyCFunction)(void (*)(void))native_dot, METH_FASTCALL, dot_doc},
+    {"supports", (PyCFunction)(void (*)(void))native_supports, METH_FASTCALL,
+     "supports(a, b)\n--\n\nWhether dot(a, b, threads) computes a and b (not None)."},
+    {"fast", (PyCFunction)(void (*)(void))native_fast, METH_FASTCALL, fast_doc},
+    {"configure", native_configure, METH_VARARGS, configure_doc},
+    {"team_size", native_team_size, METH_NOARGS, "Workers started in this process."},
+    {"isa", native_isa, METH_NOARGS, "The instruction set the loops run with."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_native",
+    "A compiled dot-product kernel and its thread team (see _native.c).", -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__native(void)
+{
+    import_array();
+    PyObject *numpy = PyImport_ImportModule("numpy");
+    if (numpy == NULL) return NULL;
+    np_dot = PyObject_GetAttrString(numpy, "dot");
+    Py_DECREF(numpy);
+    if (np_dot == NULL) return NULL;
+    str_serial = PyUnicode_InternFromString("serial");
+    str_inline = PyUnicode_InternFromString("inline");
+    str_native = PyUnicode_InternFromString("native");
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+    return PyModule_Create(&module);
+}

@@ -86,7 +86,11 @@ call it); ``per_call_pool``, the example's split that starts a new thread
 pool at every call (its ``futures`` column; ``"per-call pool"``, the
 suite's name, is accepted too); ``threads``, ``auto`` and ``processes``:
 ``paralleldot.parallel_dot`` with that backend (``processes`` on vectors in
-``paralleldot.shared_empty``). Vectors are the asv suite's seeded vectors
+``paralleldot.shared_empty``); the peers of ``benchmarks.common.PEERS``
+(``numpy.einsum``, ``numpy.inner``, ``numpy.vdot``, ``numpy.mul_sum``,
+``numba.prange``, ``torch.dot``), on ``--workers`` threads where they have
+threads; an optional peer that is not installed is left out, with a line
+on stderr. Vectors are the asv suite's seeded vectors
 of each dtype (``benchmarks.common.vectors(n, dtype)``).
 
 Needs matplotlib and tqdm (the ``report`` extra); ``from-asv`` also needs asv.
@@ -876,7 +880,11 @@ def _direct_funcs(n, dtype, impls, workers_list):
             continue
         x, y = shared if impl == "processes" else (a, b)
         for k in workers_list:
-            funcs[(impl, k)] = dot_function(impl, x, y, k)
+            try:
+                funcs[(impl, k)] = dot_function(impl, x, y, k)
+            except NotImplementedError as exc:  # an optional peer not installed
+                print(f"{impl} left out ({dtype}): {exc}", file=sys.stderr)
+                break
     return funcs, shared
 
 

@@ -120,33 +120,36 @@ CLONES static void dot_f32(const char *xp, const char *yp, npy_intp n, acc_t *ou
     out->f[0] = acc[0] + s;
 }
 
+/* Complex vectors as real ones of 2n elements, interleaved (re, im):
+ * p[j] sums x[k] * y[k] (even lanes re*re, odd lanes im*im) and q[j] sums
+ * x[k] * y[k ^ 1] (even lanes re*im, odd lanes im*re); then the real part
+ * is the even p minus the odd p, the imaginary part every q. Every lane is a
+ * sequential sum: no reassociation, vectorised with one permutation. */
 #define COMPLEX_KERNEL(NAME, T, LANES, FIELD)                                 \
     CLONES static void NAME(const char *xp, const char *yp, npy_intp n,       \
                             acc_t *out)                                       \
     {                                                                         \
         const T *x = (const T *)xp, *y = (const T *)yp;                       \
-        T re[LANES] = {0}, im[LANES] = {0};                                   \
-        npy_intp i = 0;                                                       \
-        for (; i + LANES <= n; i += LANES)                                    \
+        T p[LANES] = {0}, q[LANES] = {0};                                     \
+        npy_intp m = 2 * n, k = 0;                                            \
+        for (; k + LANES <= m; k += LANES)                                    \
             for (int j = 0; j < LANES; j++) {                                 \
-                T xr = x[2 * (i + j)], xi = x[2 * (i + j) + 1];               \
-                T yr = y[2 * (i + j)], yi = y[2 * (i + j) + 1];               \
-                re[j] += xr * yr - xi * yi;                                   \
-                im[j] += xr * yi + xi * yr;                                   \
+                p[j] += x[k + j] * y[k + j];                                  \
+                q[j] += x[k + j] * y[k + (j ^ 1)];                            \
             }                                                                 \
-        T sr = 0, si = 0;                                                     \
-        for (; i < n; i++) {                                                  \
-            T xr = x[2 * i], xi = x[2 * i + 1], yr = y[2 * i], yi = y[2 * i + 1]; \
-            sr += xr * yr - xi * yi;                                          \
-            si += xr * yi + xi * yr;                                          \
+        for (; k < m; k += 2) {                                               \
+            p[0] += x[k] * y[k];                                              \
+            p[1] += x[k + 1] * y[k + 1];                                      \
+            q[0] += x[k] * y[k + 1];                                          \
+            q[1] += x[k + 1] * y[k];                                          \
         }                                                                     \
-        for (int w = LANES / 2; w > 0; w /= 2)                                \
+        for (int w = LANES / 2; w > 1; w /= 2)                                \
             for (int j = 0; j < w; j++) {                                     \
-                re[j] += re[j + w];                                           \
-                im[j] += im[j + w];                                           \
+                p[j] += p[j + w];                                             \
+                q[j] += q[j + w];                                             \
             }                                                                 \
-        out->FIELD[0] = re[0] + sr;                                           \
-        out->FIELD[1] = im[0] + si;                                           \
+        out->FIELD[0] = p[0] - p[1];                                          \
+        out->FIELD[1] = q[0] + q[1];                                          \
     }
 
 COMPLEX_KERNEL(dot_c128, double, 16, d)

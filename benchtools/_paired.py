@@ -9,13 +9,15 @@ the machine's load, the placement of the process and the memory bandwidth
 it draws are the same for both, which separate benchmark processes (asv's
 rounds) cannot give.
 
-For each row (split, N, workers, dtype) it times blocks of calls of BASE and
-HEAD alternately, in ABBA order (BASE HEAD, HEAD BASE, ...), and reads the
-log of HEAD's block time over BASE's for each pair. After every batch of
-pairs it computes the signed-rank interval of those logs
-(:mod:`benchtools._stats`) and stops the row as soon as the interval lies
-entirely under ``log(factor)`` (ok) or entirely over it (regressed); a row
-whose interval still straddles it at its cap of pairs or seconds is
+For each row (split, N, workers, dtype) it measures batches. A batch starts
+with both builds' pools and ``auto``'s choices drawn anew (:func:`redraw`),
+then times blocks of calls of BASE and HEAD alternately, in ABBA order
+(BASE HEAD, HEAD BASE, ...), and keeps the median over its pairs of the log
+of HEAD's block time over BASE's. From the minimum number of batches on,
+after every batch, it computes the signed-rank interval of the batches'
+values (:mod:`benchtools._stats`) and stops the row as soon as the interval
+lies entirely under ``log(factor)`` (ok) or entirely over it (regressed); a
+row whose interval still straddles it at its cap of batches or seconds is
 undecided. It writes one JSON object per row on standard output, as soon
 as the row is done, and a line of progress on standard error.
 """
@@ -24,6 +26,7 @@ import functools
 import importlib
 import json
 import math
+import statistics
 import sys
 import time
 import timeit
@@ -85,16 +88,44 @@ def verdict(low, high, factor):
     return "undecided"
 
 
-def measure_row(base, head, factor, confidence, batch, min_pairs, max_pairs, block_seconds,
-                deadline):
-    """Pairs of blocks of ``base`` and ``head`` until the interval decides; the row's result."""
-    _warm((base, head), WARM_SECONDS)
-    number = _number((base, head), block_seconds)
-    logs, base_times, head_times = [], [], []
+def redraw(packages):
+    """Stop both builds' pools and forget ``auto``'s choices: the next calls draw them anew.
+
+    A build's worker processes, its pool threads and ``auto``'s choice are
+    drawn once and kept: where the scheduler puts a worker, or a near tie
+    that ``auto`` breaks one way in one build and the other way in the
+    other, would otherwise differ between the two builds for a whole row
+    (identical code read 1.43 times slower, processes 1e5 with 1 worker,
+    when one build's worker drew a worse place than the other's). Drawn
+    again before every batch, they are part of each batch's noise, which
+    the interval over batches accounts for.
+    """
+    for package in packages:
+        package.shutdown()
+        forget = getattr(getattr(package, "_auto", None), "forget", None)
+        if forget is not None:
+            forget()
+
+
+def measure_row(packages, calls, factor, confidence, batch, min_batches, max_batches,
+                block_seconds, deadline):
+    """Batches of ABBA pairs of ``calls`` (BASE, HEAD) until the interval decides; the row.
+
+    Each batch starts from pools and choices drawn anew (:func:`redraw`)
+    and gives one value, the median of its pairs' logs of HEAD's time over
+    BASE's; the interval is taken over the batches' values.
+    """
+    base, head = calls
+    _warm(calls, WARM_SECONDS)
+    number = _number(calls, block_seconds)
+    batches, base_times, head_times = [], [], []
     low = estimate = high = math.nan
     while True:
-        for _ in range(batch):
-            if len(logs) % 2 == 0:
+        redraw(packages)
+        _warm(calls, WARM_SECONDS / 2)
+        logs = []
+        for i in range(batch):
+            if (i + len(batches)) % 2 == 0:
                 t_base = timeit.timeit(base, number=number)
                 t_head = timeit.timeit(head, number=number)
             else:
@@ -103,18 +134,19 @@ def measure_row(base, head, factor, confidence, batch, min_pairs, max_pairs, blo
             base_times.append(t_base / number)
             head_times.append(t_head / number)
             logs.append(math.log(t_head / t_base))
-        if len(logs) < min_pairs:
+        batches.append(logs)
+        if len(batches) < min_batches:
             continue
-        low, estimate, high = _stats.signed_rank_interval(logs, confidence)
+        medians = [statistics.median(b) for b in batches]
+        low, estimate, high = _stats.signed_rank_interval(medians, confidence)
         decided = verdict(low, high, factor)
-        if decided != "undecided" or len(logs) >= max_pairs or time.monotonic() >= deadline:
+        if decided != "undecided" or len(batches) >= max_batches or time.monotonic() >= deadline:
             break
     return {
-        "verdict": decided, "pairs": len(logs), "number": number,
-        "slowdown": math.exp(estimate), "low": math.exp(low), "high": math.exp(high),
-        "base": sorted(base_times)[len(base_times) // 2],
-        "head": sorted(head_times)[len(head_times) // 2],
-        "logs": logs,
+        "verdict": decided, "batches": len(batches), "pairs": sum(map(len, batches)),
+        "number": number, "slowdown": math.exp(estimate), "low": math.exp(low),
+        "high": math.exp(high), "base": statistics.median(base_times),
+        "head": statistics.median(head_times), "logs": batches,
     }
 
 
@@ -132,8 +164,9 @@ def main(spec_path):
             try:
                 base = _calls(base_pkg, split, n, workers, dtype, shared)
                 head = _calls(head_pkg, split, n, workers, dtype, shared)
-                result = measure_row(base, head, spec["factor"], spec["confidence"], spec["batch"],
-                                     spec["min_pairs"], spec["max_pairs"], spec["block_seconds"],
+                result = measure_row((base_pkg, head_pkg), (base, head), spec["factor"],
+                                     spec["confidence"], spec["batch"], spec["min_batches"],
+                                     spec["max_batches"], spec["block_seconds"],
                                      started + spec["row_seconds"])
             except Exception as exc:  # a build that fails a row fails that row only
                 result = {"verdict": "failed", "error": f"{type(exc).__name__}: {exc}"}

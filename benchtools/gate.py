@@ -18,13 +18,15 @@ in turn, in ABBA order, on the suite's seeded vectors
 (:mod:`benchtools._paired`). Both builds meet the same load, placement and
 memory bandwidth, pair by pair.
 
-How it decides, per row: the log of HEAD's time over BASE's, one value per
-pair; its Hodges-Lehmann estimate and signed-rank confidence interval
-(``--confidence``, 99%, :mod:`benchtools._stats`). Entirely under
-``log(--factor)``: ok. Entirely over it: regressed. Otherwise the row is
-measured for another batch of pairs, up to its cap (``--max-pairs``,
-``--row-seconds``); a row still straddling the factor then is *undecided*
-and counts as missed, not as passed. Why this rule, and what it was
+How it decides, per row: batches of 8 ABBA pairs, each batch after both
+builds' pools and ``auto``'s choices were drawn anew; a batch's value is
+the median over its pairs of the log of HEAD's time over BASE's. From 8
+batches on, the Hodges-Lehmann estimate and signed-rank confidence
+interval of the batches' values (``--confidence``, 99%,
+:mod:`benchtools._stats`): entirely under ``log(--factor)``, ok; entirely
+over it, regressed; otherwise one more batch, up to the row's cap
+(``--max-batches``, ``--row-seconds``). A row still straddling the factor
+then is *undecided* and counts as missed, not as passed. Why this rule, and what it was
 measured to detect: ``docs/gate.md``.
 
 Exit status: 0, every row decided ok; 1, at least one row regressed;
@@ -59,11 +61,12 @@ DEFAULT_MIN_N = 1e5
 DEFAULT_PROFILE = "gate"
 DEFAULT_BLAS_THREADS = "1"
 DEFAULT_CONFIDENCE = 0.99
-#: Pairs measured between two looks at a row's interval, and before the first look.
+#: Pairs of a batch (each batch gives one value: the median of its pairs).
 DEFAULT_BATCH = 8
-DEFAULT_MIN_PAIRS = 16
-DEFAULT_MAX_PAIRS = 256
-DEFAULT_ROW_SECONDS = 8.0
+#: Batches before the first look: the fewest that bound a 99% interval.
+DEFAULT_MIN_BATCHES = 8
+DEFAULT_MAX_BATCHES = 40
+DEFAULT_ROW_SECONDS = 15.0
 #: Seconds of calls in one block (one build's half of a pair).
 DEFAULT_BLOCK_SECONDS = 0.005
 #: The names the two builds are installed under, side by side.
@@ -91,8 +94,8 @@ def build_parser(p):
                    "environment's (default: this one)")
     p.add_argument("--confidence", type=float, default=DEFAULT_CONFIDENCE,
                    help="two-sided confidence of each row's interval (default %(default)s)")
-    p.add_argument("--max-pairs", type=int, default=DEFAULT_MAX_PAIRS,
-                   help="most pairs per row before it is called undecided (default %(default)s)")
+    p.add_argument("--max-batches", type=int, default=DEFAULT_MAX_BATCHES,
+                   help="most batches per row before it is called undecided (default %(default)s)")
     p.add_argument("--row-seconds", type=float, default=DEFAULT_ROW_SECONDS,
                    help="most seconds per row before it is called undecided (default %(default)s)")
     p.add_argument("--block-seconds", type=float, default=DEFAULT_BLOCK_SECONDS,
@@ -101,7 +104,7 @@ def build_parser(p):
                    help="BLAS thread caps of the measuring process (default %(default)s; "
                    "'default' leaves them unset)")
     p.add_argument("--save", metavar="FILE", default=None,
-                   help="write every row's pairs and verdict as JSON")
+                   help="write every row's batches of pairs and verdict as JSON")
     p.add_argument("--no-run", action="store_true",
                    help="do not measure: judge the track_speedup values asv saved for both "
                    "commits (one per commit: a point comparison, not a test)")
@@ -117,8 +120,8 @@ def _check_args(args):
         return f"--factor must be > 1, got {args.factor}"
     if not 0.5 <= args.confidence < 1:
         return f"--confidence must be in [0.5, 1), got {args.confidence}"
-    if args.max_pairs < DEFAULT_MIN_PAIRS:
-        return f"--max-pairs must be >= {DEFAULT_MIN_PAIRS}, got {args.max_pairs}"
+    if args.max_batches < DEFAULT_MIN_BATCHES:
+        return f"--max-batches must be >= {DEFAULT_MIN_BATCHES}, got {args.max_batches}"
     if args.row_seconds <= 0 or args.block_seconds <= 0:
         return "--row-seconds and --block-seconds must be > 0"
     try:
@@ -194,7 +197,8 @@ def _build(commit, name, lib, python):
 def _measure(args, base, head, todo, lib):
     """Run :mod:`benchtools._paired` on both builds; yield each row's result as it comes."""
     spec = {"rows": todo, "factor": args.factor, "confidence": args.confidence,
-            "batch": DEFAULT_BATCH, "min_pairs": DEFAULT_MIN_PAIRS, "max_pairs": args.max_pairs,
+            "batch": DEFAULT_BATCH, "min_batches": DEFAULT_MIN_BATCHES,
+            "max_batches": args.max_batches,
             "block_seconds": args.block_seconds, "row_seconds": args.row_seconds}
     spec_path = os.path.join(lib, "..", "spec.json")
     with open(spec_path, "w") as f:
@@ -220,34 +224,34 @@ def _progress(i, total, result, started):
         text = f"failed: {result['error']}"
     else:
         text = (f"{result['slowdown']:.3f}x [{result['low']:.3f}, {result['high']:.3f}] "
-                f"{result['pairs']:>3} pairs {result['seconds']:4.1f} s  {result['verdict']}")
+                f"{result['batches']:>2} batches {result['seconds']:4.1f} s  {result['verdict']}")
     print(f"[{i:>2}/{total} {minutes:2d}:{seconds:02d}] {_label(result):<28} {text}", flush=True)
 
 
 def _what_would_decide(row, factor):
-    """A sentence: how many pairs would narrow the row's interval off the factor, if any."""
+    """A sentence: how many batches would narrow the row's interval off the factor, if any."""
     lo, hi, est = (math.log(row[k]) for k in ("low", "high", "slowdown"))
     margin = abs(est - math.log(factor))
     if not math.isfinite(lo) or not math.isfinite(hi):
-        return "too few pairs for an interval: raise --row-seconds"
+        return "too few batches for an interval: raise --row-seconds"
     half = (hi - lo) / 2
     if margin < half / 8:
         return (f"its slowdown is the factor itself ({row['slowdown']:.3f}x): no number of "
-                "pairs decides it; judge it against another --factor")
-    needed = int(math.ceil(row["pairs"] * (half / margin) ** 2))
-    return (f"about {needed} pairs would (--max-pairs {needed}, --row-seconds "
-            f"{max(DEFAULT_ROW_SECONDS, row['seconds'] * needed / row['pairs']):.0f}), "
+                "batches decides it; judge it against another --factor")
+    needed = int(math.ceil(row["batches"] * (half / margin) ** 2))
+    return (f"about {needed} batches would (--max-batches {needed}, --row-seconds "
+            f"{max(DEFAULT_ROW_SECONDS, row['seconds'] * needed / row['batches']):.0f}), "
             "or a quieter machine")
 
 
 def _table(results):
     header = ("split", "N", "workers", "dtype", "BASE us", "HEAD us", "HEAD/BASE",
-              "interval", "pairs", "verdict")
+              "interval", "batches", "verdict")
     return _fmt.plain(header, [
         (r["split"], _fmt.size(r["N"]), r["workers"], r["dtype"],
          *(("-", "-", "-", "-", "-", f"failed: {r['error']}") if r["verdict"] == "failed" else
            (f"{r['base'] * 1e6:.1f}", f"{r['head'] * 1e6:.1f}", f"{r['slowdown']:.3f}",
-            f"[{r['low']:.3f}, {r['high']:.3f}]", r["pairs"], r["verdict"])))
+            f"[{r['low']:.3f}, {r['high']:.3f}]", r["batches"], r["verdict"])))
         for r in results])
 
 
@@ -294,7 +298,8 @@ def _report(args, base, head, results, seconds):
     undecided = [r for r in results if r["verdict"] == "undecided"]
     print(f"\ngate: BASE {base[:8]} ({args.base}) -> HEAD {head[:8]} ({args.head}): "
           f"HEAD's time / BASE's per row, Hodges-Lehmann estimate and "
-          f"{args.confidence:.0%} signed-rank interval over ABBA pairs in one process; "
+          f"{args.confidence:.0%} signed-rank interval over batches of ABBA pairs in one "
+          "process; "
           f"{seconds:.0f} s")
     print(_table(results))
     if undecided:
@@ -302,7 +307,7 @@ def _report(args, base, head, results, seconds):
               f"{args.factor:g}, so they neither pass nor fail (missed, not passed):")
         for r in undecided:
             print(f"  {_label(r)}: {r['slowdown']:.3f}x [{r['low']:.3f}, {r['high']:.3f}] after "
-                  f"{r['pairs']} pairs; {_what_would_decide(r, args.factor)}")
+                  f"{r['batches']} batches; {_what_would_decide(r, args.factor)}")
     if regressed:
         print(f"\nREGRESSED: {len(regressed)} of {len(results)} rows slower by more than "
               f"{args.factor:g}x with {args.confidence:.0%} confidence (or failing at HEAD):")

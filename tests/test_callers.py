@@ -19,7 +19,6 @@ so comparing listings of /dev/shm would not be reliable.
 """
 
 import os
-import pathlib
 import shutil
 import subprocess
 import sys
@@ -28,9 +27,13 @@ import time
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-PROBE = pathlib.Path(__file__).resolve().parent / "probe"
+from _clone import REPO as ROOT
+
+PROBE = ROOT / "tests" / "probe"
 TIMEOUT = 180
+
+#: Every test starts a subprocess caller (a Jupyter kernel, asv): the slow tier.
+pytestmark = pytest.mark.slow
 
 #: The caller's code, without a guard. It records each run of itself.
 CALLER = textwrap.dedent(
@@ -213,6 +216,7 @@ def test_processes_backend_from_a_jupyter_kernel(release_first, tmp_path):
         _check_stderr(err.read_text())
 
 
+@pytest.mark.asv
 def test_processes_benchmarks_under_asv(tmp_path):
     """asv (forkserver launch, as asv.conf.json) runs the process benchmarks."""
     log = tmp_path / "probe.log"

@@ -32,11 +32,8 @@ from pathlib import Path
 
 import pytest
 
-from _clone import missing
+from _clone import REPO, missing
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # asv_offline lives at the root, not installed
-    sys.path.insert(0, str(REPO))
 ARTIFACTS = REPO / "artifacts"
 CHROMIUM = Path(os.environ.get("PARALLELDOT_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -472,6 +469,8 @@ def test_graph_one_point_per_commit_with_n_and_workers_controls(browser, page, s
             timeout=30_000)
 
 
+@asv_site
+@in_browser
 def test_every_box_of_the_grid_has_data(browser, page, site):
     """No empty box: every benchmark's summary graph (the grid's thumbnail) holds a value."""
     empty = []

@@ -4,7 +4,7 @@ import os
 import pytest
 
 import paralleldot
-from _clone import AsvClone
+from _clone import AsvClone, MeasuredClone
 
 #: The markers that put a test in the slow tier.
 SLOW_TIER = ("asv", "browser", "slow")
@@ -148,3 +148,22 @@ def asv_clone(tmp_path_factory):
 
     return make
 
+
+@pytest.fixture(scope="session")
+def measured_clone(tmp_path_factory):
+    """The session's one measured clone, shared by test_asv, test_compare, test_report and test_site.
+
+    Made once, at the first test that asks for it: a clone with the working
+    tree's ``asv.conf.json`` and ``benchmarks/`` copied over it, a docs-only
+    second commit, and ``asv run --quick`` of the whole suite (``quick``
+    profile) over both commits in one virtualenv environment, on machine
+    ``testmachine``. Each module reads what it needs from it (test_site
+    publishes it); none may change its results.
+
+    Returns
+    -------
+    _clone.MeasuredClone
+    """
+    measured = MeasuredClone.create(tmp_path_factory.mktemp("measured"))
+    print(f"measured clone: {measured.seconds:.0f} s to results")
+    return measured

@@ -223,6 +223,11 @@ def test_processes_benchmarks_under_asv(tmp_path):
     env = _env(log)
     env["PARALLELDOT_BENCH_PROFILE"] = "quick"
     env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
+    # A throwaway HOME: asv needs ~/.asv-machine.json, and the user's is not touched.
+    env["HOME"] = str(tmp_path / "home")
+    os.mkdir(env["HOME"])
+    subprocess.run([sys.executable, "-m", "asv", "machine", "--yes"], cwd=ROOT, env=env,
+                   capture_output=True, text=True, check=True, timeout=TIMEOUT)
     proc = subprocess.run(
         [
             sys.executable, "-m", "asv", "run", "--python=same", "--quick", "--dry-run",

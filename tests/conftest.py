@@ -107,8 +107,10 @@ def _shutdown_pools_at_end():
 def asv_clone(tmp_path_factory):
     """Factory of temporary clones of the repository for real asv commands.
 
-    Usable from fixtures of any scope (the end-to-end modules build their
-    clone once per module).
+    Usable from fixtures of any scope: test_gate and test_history build
+    their own clone once per module (they change its code or run the main
+    command in it); the other end-to-end modules share
+    :func:`measured_clone`.
 
     Examples
     --------

@@ -7,18 +7,14 @@ without asv. On HEAD every feature exists: a benchmark that skips fails.
 
 import inspect
 import itertools
-import pathlib
 import sys
 
 import numpy as np
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-import paralleldot  # noqa: E402
-from benchmarks import (  # noqa: E402
+import paralleldot
+from _clone import REPO as ROOT
+from benchmarks import (
     bench_bandwidth,
     bench_dot,
     bench_memory,

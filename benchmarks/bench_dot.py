@@ -8,6 +8,10 @@ site can show ``numpy.dot`` and a split side by side for the same ``N``,
 - ``threads``, ``auto``, ``processes``: ``paralleldot.parallel_dot`` with
   that backend (``processes`` on vectors in ``paralleldot.shared_empty``
   memory, which its workers read in place);
+- in the ``full`` profile, the peers a user would pick instead
+  (``common.PEERS``: ``numpy.einsum``, ``numpy.inner``, ``numpy.vdot``,
+  ``(a * b).sum()``, numba's ``prange``, ``torch.dot``); an optional one
+  that is not installed is skipped (``NotImplementedError`` in ``setup``).
 ``PerCallPool`` times the original example's split, a new thread pool per
 call, on float64 vectors. It does not use paralleldot: with ``numpy.dot``
 it is a control series, flat across commits unless the machine or numpy
@@ -22,7 +26,8 @@ one call. A backend that does not exist at the commit measured is skipped
 
 from . import common
 
-IMPLS = [common.NUMPY_DOT, *common.SPLITS]
+#: numpy.dot, the splits, and in the ``full`` profile the peers (common.PEERS).
+IMPLS = common.time_dot_implementations()
 
 
 class TimeDot(common.Benchmark):

@@ -309,10 +309,106 @@ NUMPY_DOT = "numpy.dot"
 PER_CALL_POOL = "per_call_pool"
 #: ``parallel_dot`` with these backends.
 SPLITS = ("threads", "auto", "processes")
+#: What a user picks instead of the split, each as a user would write it
+#: (:func:`peer_function`). ``numpy.*`` peers run on one core, except that
+#: ``numpy.inner`` and ``numpy.vdot`` call BLAS for float and complex
+#: vectors (capped at ``workers`` threads like ``numpy.dot``);
+#: ``numba.prange`` and ``torch.dot`` run on ``workers`` threads and are
+#: optional: where the package is not installed (or the dtype not supported)
+#: they are skipped (``NotImplementedError``). ``numpy.vdot`` conjugates its
+#: first argument: for complex vectors it is another product, timed anyway
+#: (the same work).
+PEERS = ("numpy.einsum", "numpy.inner", "numpy.vdot", "numpy.mul_sum", "numba.prange", "torch.dot")
+#: Peers that run BLAS, capped at ``workers`` threads as the reference is.
+BLAS_PEERS = (NUMPY_DOT, "numpy.inner", "numpy.vdot")
 #: Every implementation, in the order tables and plots show them.
-IMPLEMENTATIONS = (NUMPY_DOT, PER_CALL_POOL, *SPLITS)
+IMPLEMENTATIONS = (NUMPY_DOT, PER_CALL_POOL, *SPLITS, *PEERS)
+#: The profiles whose ``TimeDot`` includes the peers (``default`` is the
+#: history's budget and does not).
+PEER_PROFILES = ("full",)
 #: Every dtype of the suite, in the order tables and plots show them.
 ALL_DTYPES = PROFILES["full"].dtypes
+
+
+def time_dot_implementations(profile_name=None):
+    """The ``impl`` values of ``bench_dot.TimeDot`` in a profile (default: this run's)."""
+    name = PROFILE if profile_name is None else profile_name
+    return [NUMPY_DOT, *SPLITS, *(PEERS if name in PEER_PROFILES else ())]
+
+
+@functools.lru_cache(maxsize=None)
+def _numba_prange():
+    """The numba peer: ``prange`` over the products, compiled once (cached on disk)."""
+    try:
+        import numba
+    except ImportError:
+        raise NotImplementedError("numba is not installed (pip install numba)") from None
+
+    @numba.njit(parallel=True, nogil=True, cache=True)
+    def prange_dot(a, b, zero):
+        s = zero
+        for i in numba.prange(a.shape[0]):
+            s += a[i] * b[i]
+        return s
+
+    return numba, prange_dot
+
+
+def _numba_dot(a, b, workers):
+    numba, prange_dot = _numba_prange()
+    threads = min(workers, numba.config.NUMBA_NUM_THREADS)
+    zero = a.dtype.type(0)
+
+    def call():
+        if numba.get_num_threads() != threads:
+            numba.set_num_threads(threads)
+        return prange_dot(a, b, zero)
+
+    return call
+
+
+def _torch_dot(a, b, workers):
+    try:
+        import torch
+    except ImportError:
+        raise NotImplementedError("torch is not installed (pip install torch)") from None
+    import warnings
+
+    with warnings.catch_warnings():  # read-only vectors: torch warns, never writes
+        warnings.simplefilter("ignore", UserWarning)
+        x, y = torch.from_numpy(a), torch.from_numpy(b)
+    try:
+        torch.dot(x[:1], y[:1])
+    except RuntimeError as exc:  # e.g. "dot" not implemented for 'UInt64'
+        raise NotImplementedError(f"torch.dot: {exc}") from None
+
+    def call():
+        if torch.get_num_threads() != workers:
+            torch.set_num_threads(workers)
+        return torch.dot(x, y)
+
+    return call
+
+
+def peer_function(impl, a, b, workers):
+    """One dot product of ``a`` and ``b`` the way the peer ``impl`` computes it (see :data:`PEERS`).
+
+    Raises ``NotImplementedError`` when an optional peer is not installed
+    or does not support the dtype.
+    """
+    if impl == "numpy.einsum":
+        return functools.partial(np.einsum, "i,i->", a, b)
+    if impl == "numpy.inner":
+        return functools.partial(np.inner, a, b)
+    if impl == "numpy.vdot":
+        return functools.partial(np.vdot, a, b)
+    if impl == "numpy.mul_sum":
+        return lambda: (a * b).sum()
+    if impl == "numba.prange":
+        return _numba_dot(a, b, workers)
+    if impl == "torch.dot":
+        return _torch_dot(a, b, workers)
+    raise ValueError(f"peer must be one of {', '.join(PEERS)}; got {impl!r}")
 
 
 def dot_function(impl, a, b, workers):
@@ -321,7 +417,8 @@ def dot_function(impl, a, b, workers):
     ``impl`` is one of :data:`IMPLEMENTATIONS`. ``numpy.dot`` runs with the
     BLAS threads the caller set (:class:`Implementation` caps them); a
     ``processes`` split reads ``a`` and ``b`` in place when they are
-    ``paralleldot.shared_empty`` vectors.
+    ``paralleldot.shared_empty`` vectors. A peer that is not installed raises
+    ``NotImplementedError``.
     """
     if impl == NUMPY_DOT:
         return functools.partial(np.dot, a, b)
@@ -329,6 +426,8 @@ def dot_function(impl, a, b, workers):
         return functools.partial(per_call_pool_dot, a, b, workers)
     if impl in SPLITS:
         return functools.partial(paralleldot.parallel_dot, a, b, workers=workers, backend=impl)
+    if impl in PEERS:
+        return peer_function(impl, a, b, workers)
     raise ValueError(f"implementation must be one of {', '.join(IMPLEMENTATIONS)}; got {impl!r}")
 
 
@@ -356,7 +455,7 @@ class Implementation:
         else:
             a, b = vectors(n, dtype)
         self.call = dot_function(impl, a, b, workers)
-        if impl == NUMPY_DOT:
+        if impl in BLAS_PEERS:
             self.blas = limit_blas(workers)
         warm((impl, n, workers, dtype), self.call)
 

@@ -4,7 +4,7 @@ Usage::
 
     python -m benchtools compare [--sizes 1e3 1e4 1e5 1e6 1e7 1e8] [--workers 2]
                                  [--dtypes float64 float32 int64 int32 complex128]
-                                 [--extras] [--seed 0]
+                                 [--extras] [--peers [PEER ...]] [--seed 0]
 
 For each dtype and N, in a shuffled order (``auto`` must not depend on the
 order in which a process meets dtypes and sizes), it times, interleaved (so
@@ -16,6 +16,11 @@ asv suite's seeded vectors (``benchmarks.common.vectors``):
 - for float64 at N = 1e5, the raw hand-off: the second half of the vectors
   given to a pooled thread with ``concurrent.futures`` and the first half
   computed by the caller, with nothing else (no BLAS limit, no checks);
+- with ``--peers``: what users pick instead (``benchmarks.common.PEERS``:
+  ``numpy.einsum``, ``numpy.inner``, ``numpy.vdot``, ``numpy.mul_sum``
+  (``(a * b).sum()``), ``numba.prange``, ``torch.dot``; all of them, or the
+  ones named), each on ``workers`` threads where it has threads; a peer that
+  is not installed or does not take the dtype is left out of that row;
 - with ``--extras``: the example's split with a new thread pool per call,
   ``parallel_numpy_dot``, ``processes`` on ``shared_empty`` vectors and the
   bandwidth ceiling of the asv suite (a copy in ``workers`` threads).
@@ -31,11 +36,16 @@ the goals are stated in:
 - for float64: threads minus numpy.dot against twice the raw hand-off at
   N = 1e5, and threads / numpy.dot at 1e6 and 1e7 (at most 1.5 and 1.05).
 
+With ``--peers`` it also prints ``auto / best peer`` (auto's time over the
+fastest peer's, numpy.dot included; at most 1/0.95 = 1.05 at N >= 1e6 is
+the goal) and which peer that was.
+
 Absolute times move from run to run on shared machines; ratios taken in one
 run hold.
 """
 
 import concurrent.futures as cf
+import importlib
 import os
 import platform
 import random
@@ -48,6 +58,7 @@ import paralleldot
 from benchmarks.common import (
     ALL_DTYPES,
     NUMPY_DOT,
+    PEERS,
     PER_CALL_POOL,
     ParallelCopy,
     dot_function,
@@ -61,9 +72,14 @@ from . import _fmt
 SAMPLES, SAMPLES_LARGE = 15, 7
 
 
-def _columns(a, b, n, dtype, k, extras, pool):
+def _columns(a, b, n, dtype, k, extras, pool, peers=()):
     funcs = {impl: dot_function(impl, a, b, k) for impl in (NUMPY_DOT, "threads", "auto")}
     closers = []
+    for peer in peers:
+        try:
+            funcs[peer] = dot_function(peer, a, b, k)
+        except NotImplementedError as exc:
+            print(f"  {peer} left out of {dtype} N={n:.0e}: {exc}", file=sys.stderr)
     if dtype == "float64" and n == 10**5:
         h = n // 2
 
@@ -86,7 +102,7 @@ def _columns(a, b, n, dtype, k, extras, pool):
     return funcs, closers
 
 
-def measure(sizes, dtypes, k, extras=False, seed=0):
+def measure(sizes, dtypes, k, extras=False, seed=0, peers=()):
     """``{(dtype, N): {column: samples}}``, the points taken in a shuffled order."""
     points = [(d, n) for d in dtypes for n in sizes]
     random.Random(seed).shuffle(points)
@@ -95,7 +111,7 @@ def measure(sizes, dtypes, k, extras=False, seed=0):
     try:
         for dtype, n in points:
             a, b = vectors(n, dtype)
-            funcs, closers = _columns(a, b, n, dtype, k, extras, pool)
+            funcs, closers = _columns(a, b, n, dtype, k, extras, pool, peers)
             try:
                 for f in funcs.values():  # start pools, let auto decide
                     f()
@@ -139,6 +155,23 @@ def report(results, sizes, dtypes, k):
                   for n in sizes)]
         for dtype in dtypes]))
 
+    peer_names = [c for c in columns if c in PEERS]
+    if peer_names:
+        def best_peer(dtype, n):
+            row = best[(dtype, n)]
+            return min((c for c in (NUMPY_DOT, *peer_names) if c in row), key=row.get)
+
+        print("auto / fastest peer, numpy.dot included (best), and that peer -- "
+              "goal: at most 1.05 (0.95 of its speed) at N >= 1e6\n")
+        print(_fmt.markdown(by_size, [
+            [dtype, *(f"{best[(dtype, n)]['auto'] / best[(dtype, n)][best_peer(dtype, n)]:.2f} "
+                      f"({best_peer(dtype, n)})" for n in sizes)]
+            for dtype in dtypes]))
+        print("auto / numpy.dot (best) -- goal: at most 1.2 at N = 1e3 and 1e4\n")
+        print(_fmt.markdown(by_size, [
+            [dtype, *(f"{best[(dtype, n)]['auto'] / best[(dtype, n)][NUMPY_DOT]:.2f}" for n in sizes)]
+            for dtype in dtypes]))
+
     if "float64" in dtypes:
         def bandwidth_ratio(dtype, n):
             rate = 2 * n * np.dtype(dtype).itemsize / best[(dtype, n)]["auto"]
@@ -167,6 +200,8 @@ def build_parser(parser):
     parser.add_argument("--dtypes", nargs="+", default=list(ALL_DTYPES))
     parser.add_argument("--extras", action="store_true",
                         help="also the per-call pool, parallel_numpy_dot, processes, the ceiling")
+    parser.add_argument("--peers", nargs="*", choices=PEERS, default=None, metavar="PEER",
+                        help=f"also the peers (all without a name): {', '.join(PEERS)}")
     parser.add_argument("--seed", type=int, default=0, help="seed of the order of the points")
 
 
@@ -176,7 +211,10 @@ def main(args):
     print(f"# {platform.node()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}, "
           f"Python {platform.python_version()}, numpy {np.__version__}, workers={args.workers}, "
           f"order seed {args.seed}")
-    results = measure(sizes, args.dtypes, args.workers, args.extras, args.seed)
+    native = getattr(importlib.import_module("paralleldot._kernels"), "_native", None)
+    print(f"# compiled kernel: {native.isa() if native is not None else 'none'}")
+    peers = () if args.peers is None else (args.peers or PEERS)
+    results = measure(sizes, args.dtypes, args.workers, args.extras, args.seed, peers)
     report(results, sizes, args.dtypes, args.workers)
     print(f"\n# load at the end {os.getloadavg()[0]:.2f}")
     return 0

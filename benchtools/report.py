@@ -19,7 +19,9 @@ class per implementation) from asv's results and writes ``report.md``
 times the implementations of the suite's registry
 (``benchmarks.common.dot_function``) like the example's ``measure_time``,
 samples taken in turn across the columns, and writes ``report.md``,
-``report.csv``, ``measurements.csv`` and ``loglog.png``. A table has one
+``report.csv``, ``measurements.csv`` and ``loglog.png``; ``--impl`` takes
+the peers of ``benchmarks.common.PEERS`` too (one not installed is left
+out, with a line on stderr). A table has one
 row per ``N``, one column per implementation and workers (seconds), and a
 ``speedup`` column per split: numpy.dot time / split time at the same
 workers and dtype. A skipped point is ``n/a``, a failed one ``failed``.
@@ -800,7 +802,11 @@ def _direct_funcs(n, dtype, impls, workers_list):
             continue
         x, y = shared if impl == "processes" else (a, b)
         for k in workers_list:
-            funcs[(impl, k)] = dot_function(impl, x, y, k)
+            try:
+                funcs[(impl, k)] = dot_function(impl, x, y, k)
+            except NotImplementedError as exc:  # an optional peer not installed
+                print(f"{impl} left out ({dtype}): {exc}", file=sys.stderr)
+                break
     return funcs, shared
 
 

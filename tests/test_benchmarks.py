@@ -8,6 +8,7 @@ without asv. On HEAD every feature exists: a benchmark that skips fails.
 import inspect
 import itertools
 import sys
+import types
 
 import numpy as np
 import pytest
@@ -347,3 +348,85 @@ def test_the_numpy_dot_reference_keeps_the_environment_s_blas_cap(env, expected)
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**clean, **env},
                          capture_output=True, text=True, check=True)
     assert int(out.stdout.split()[-1]) == expected, out.stderr
+
+
+# --- the peers (what users pick instead) ---------------------------------------
+
+
+def test_the_registry_names_the_peers_once():
+    assert common.PEERS == ("numpy.einsum", "numpy.inner", "numpy.vdot", "numpy.mul_sum",
+                            "numba.prange", "torch.dot")
+    assert common.IMPLEMENTATIONS == (common.NUMPY_DOT, common.PER_CALL_POOL, *common.SPLITS,
+                                      *common.PEERS)
+    assert len(set(common.IMPLEMENTATIONS)) == len(common.IMPLEMENTATIONS)
+    # the default profile (the history's budget) does not grow; full has the peers
+    assert common.time_dot_implementations("default") == [common.NUMPY_DOT, *common.SPLITS]
+    assert common.time_dot_implementations("gate") == [common.NUMPY_DOT, *common.SPLITS]
+    assert common.time_dot_implementations("full") == [common.NUMPY_DOT, *common.SPLITS,
+                                                       *common.PEERS]
+    assert bench_dot.TimeDot.params[0] == common.time_dot_implementations()
+    from benchtools import compare, report
+
+    assert report.IMPLS == common.IMPLEMENTATIONS and compare.PEERS is common.PEERS
+
+
+def _installed(module):
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64", "int32", "complex128"])
+@pytest.mark.parametrize("impl", common.PEERS)
+def test_each_peer_computes_the_dot_product_or_skips(impl, dtype):
+    bench = bench_dot.TimeDot()
+    point = (impl, 10**4, 2, dtype)
+    try:
+        bench.setup(*point)
+    except NotImplementedError as exc:
+        bench.teardown(*point)
+        assert impl in ("numba.prange", "torch.dot") and not _installed(impl.split(".")[0]), exc
+        return
+    try:
+        assert bench.time_dot(*point) is None
+        a, b = common.vectors(10**4, dtype)
+        expected = np.vdot(a, b) if impl == "numpy.vdot" else np.dot(a, b)
+        value = complex(np.asarray(bench.impl()).item())
+        assert value == pytest.approx(complex(expected), rel=1e-4 if dtype == "float32" else 1e-9)
+        if impl in common.BLAS_PEERS:
+            assert bench.impl.blas is not None  # capped at workers threads like numpy.dot
+    finally:
+        bench.teardown(*point)
+
+
+@pytest.mark.parametrize("impl, module", [("numba.prange", "numba"), ("torch.dot", "torch")])
+def test_a_peer_that_is_not_installed_is_skipped(impl, module, monkeypatch):
+    monkeypatch.setitem(sys.modules, module, None)  # import raises ImportError
+    monkeypatch.setattr(common, "_numba_prange", common._numba_prange.__wrapped__)
+    bench = bench_dot.TimeDot()
+    with pytest.raises(NotImplementedError, match=f"{module} is not installed"):
+        bench.setup(impl, 10**3, 2, "float64")
+    bench.teardown(impl, 10**3, 2, "float64")  # asv runs it after a skip: it must not fail
+
+
+def test_torch_skips_a_dtype_it_does_not_take(monkeypatch):
+    """torch.dot raises RuntimeError for a dtype it lacks (uint64): the point is skipped.
+
+    A stand-in module answers as torch 2.13 does, so that the rule is tested
+    where torch is not installed (CI installs no torch: it is a peer, not a
+    dependency).
+    """
+    fake = types.ModuleType("torch")
+    fake.from_numpy = lambda array: array
+
+    def dot(x, y):
+        if x.dtype == np.uint64:
+            raise RuntimeError('"dot" not implemented for \'UInt64\'')
+        return np.dot(x, y)
+
+    fake.dot = dot
+    monkeypatch.setitem(sys.modules, "torch", fake)
+    with pytest.raises(NotImplementedError, match="torch.dot: \"dot\" not implemented"):
+        common.dot_function("torch.dot", *common.vectors(100, "uint64"), 1)

@@ -22,7 +22,6 @@ import pytest
 
 from benchtools import _git, history
 
-REPO = Path(__file__).resolve().parents[1]
 
 PACKAGE_FILE = "paralleldot/__init__.py"
 

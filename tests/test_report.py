@@ -22,12 +22,12 @@ import sys
 
 import pytest
 
-from _clone import run
+from _clone import REPO, run
 
 from benchtools import _asv, report
 from benchtools.__main__ import main as benchtools_main
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = REPO
 
 pytest.importorskip("matplotlib")
 pytest.importorskip("tqdm")

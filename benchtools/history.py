@@ -145,14 +145,20 @@ def _has_range(asv_args):
 # --- asv, with a progress a person can follow ---------------------------------------
 
 
-def _measured(results_dir, machine, pairs):
-    """The (commit, environment) pairs whose results hold every benchmark at its version."""
+def _measured(results_dir, machine, pairs, bench=()):
+    """The (commit, environment) pairs whose results hold every benchmark at its version.
+
+    ``bench``: the ``--bench`` regular expressions of the run (asv's
+    ``re.search`` on the name); only those benchmarks count then.
+    """
     try:
         benchmarks = _asv.load_benchmarks(results_dir)
     except ValueError:
         benchmarks = None
     if benchmarks is None:
         return set()
+    if bench:
+        benchmarks = {k: b for k, b in benchmarks.items() if any(re.search(r, k) for r in bench)}
     from asv.results import get_filename
 
     done = set()
@@ -179,6 +185,13 @@ def _environments(asv_args):
     specs = [a.split("=", 1)[1] for a in asv_args if a.startswith("--environment=")]
     specs += [b for a, b in zip(asv_args, asv_args[1:]) if a in ("-E", "--environment")]
     return _asv.environment_names(conf, specs), conf
+
+
+def _bench_regexes(asv_args):
+    """The ``-b``/``--bench`` values among the asv run arguments."""
+    found = [a.split("=", 1)[1] for a in asv_args if a.startswith("--bench=")]
+    found += [b for a, b in zip(asv_args, asv_args[1:]) if a in ("-b", "--bench")]
+    return found
 
 
 def _machine_name(asv_args):
@@ -209,7 +222,7 @@ def run(asv_args, log_dir=None):
         labels = {h: label for h, label in commits}
         machine = _machine_name(asv_args)
         pairs = list(itertools.product([h for h, _ in commits], envs))
-        done = _measured(conf.results_dir, machine, pairs)
+        done = _measured(conf.results_dir, machine, pairs, _bench_regexes(asv_args))
         planned = len(pairs) - len(done)
         handle, hashfile = tempfile.mkstemp(prefix="paralleldot-history-", suffix=".txt")
         with os.fdopen(handle, "w") as f:

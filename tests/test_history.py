@@ -201,10 +201,11 @@ def _start(clone, env):
     import subprocess
 
     log = clone.workdir / f"run-{time.monotonic_ns()}.out"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "benchtools", "history", "run", "-E", env, *KILL_BENCH],
-        cwd=clone.path, env=clone.env, stdout=open(log, "w"), stderr=subprocess.STDOUT,
-        start_new_session=True)
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "benchtools", "history", "run", "-E", env, *KILL_BENCH],
+            cwd=clone.path, env=clone.env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)
     return proc, log
 
 
@@ -213,7 +214,7 @@ def _wait_for(proc, log, files_wanted, progress_line, clone, env, timeout=1200):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         out = log.read_text()
-        if len(_result_files(clone, env)) >= files_wanted and re.search(progress_line, out, re.M):
+        if len(_result_files(clone, env)) >= files_wanted and re.search(progress_line, out, re.MULTILINE):
             return out
         if proc.poll() is not None:
             pytest.fail(f"history run ended ({proc.returncode}) before the moment to kill it:\n{out}")

@@ -84,6 +84,19 @@ def test_suite_is_discovered():
     } <= names
 
 
+def test_only_bench_modules_hold_benchmarks():
+    """asv's own discovery: the helper modules (common, scaleout_model) define no benchmark.
+
+    A module-level function named ``time_...`` or ``track_...`` in a helper
+    is a benchmark to asv, timed at every commit and listed in the site.
+    """
+    from asv_runner.discovery import disc_benchmarks
+
+    names = [b.name for b in disc_benchmarks(str(ROOT / "benchmarks"))]
+    assert names and all(n.split(".")[0].startswith("bench_") for n in names), sorted(
+        n for n in names if not n.startswith("bench_"))
+
+
 @pytest.mark.parametrize("item", BENCHMARKS, ids=_id)
 def test_conventions(item):
     module, cls, attr = item
@@ -360,11 +373,11 @@ def test_the_registry_names_the_peers_once():
                                       *common.PEERS)
     assert len(set(common.IMPLEMENTATIONS)) == len(common.IMPLEMENTATIONS)
     # the default profile (the history's budget) does not grow; full has the peers
-    assert common.time_dot_implementations("default") == [common.NUMPY_DOT, *common.SPLITS]
-    assert common.time_dot_implementations("gate") == [common.NUMPY_DOT, *common.SPLITS]
-    assert common.time_dot_implementations("full") == [common.NUMPY_DOT, *common.SPLITS,
+    assert common.implementations_in("default") == [common.NUMPY_DOT, *common.SPLITS]
+    assert common.implementations_in("gate") == [common.NUMPY_DOT, *common.SPLITS]
+    assert common.implementations_in("full") == [common.NUMPY_DOT, *common.SPLITS,
                                                        *common.PEERS]
-    assert bench_dot.TimeDot.params[0] == common.time_dot_implementations()
+    assert bench_dot.TimeDot.params[0] == common.implementations_in()
     from benchtools import compare, report
 
     assert report.IMPLS == common.IMPLEMENTATIONS and compare.PEERS is common.PEERS

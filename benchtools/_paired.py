@@ -41,20 +41,18 @@ PACKAGES = ("paralleldot_base", "paralleldot_head")
 WARM_SECONDS = 0.1
 
 
-def _calls(package, split, n, workers, dtype, shared):
+def _calls(package, split, n, workers, dtype):
     """A function of no argument: one ``parallel_dot`` call of ``package`` on the row's vectors.
 
-    ``processes`` reads vectors in its own build's shared memory (kept in
-    ``shared`` for the rows of the same N and dtype), as the suite does.
+    ``processes`` reads vectors in its own build's shared memory, as the
+    suite does: new segments at each call of this function (each batch),
+    unlinked when the returned function is dropped.
     """
     a, b = common.vectors(n, dtype)
     if split == "processes":
-        key = (package.__name__, n, dtype)
-        if key not in shared:
-            x, y = package.shared_empty(n, dtype), package.shared_empty(n, dtype)
-            x[:], y[:] = a, b
-            shared[key] = (x, y)
-        a, b = shared[key]
+        x, y = package.shared_empty(n, dtype), package.shared_empty(n, dtype)
+        x[:], y[:] = a, b
+        a, b = x, y
     return functools.partial(package.parallel_dot, a, b, workers=workers, backend=split)
 
 
@@ -91,6 +89,11 @@ def verdict(low, high, factor):
 def redraw(packages):
     """Stop both builds' pools and forget ``auto``'s choices: the next calls draw them anew.
 
+    (:func:`measure_row` also makes the process backend's shared vectors
+    anew for each batch: where the pages of one build's segments fall was
+    a bias of its own, identical code read 1.083 times slower on 40
+    batches, processes 1e6 with 1 worker, float64.)
+
     A build's worker processes, its pool threads and ``auto``'s choice are
     drawn once and kept: where the scheduler puts a worker, or a near tie
     that ``auto`` breaks one way in one build and the other way in the
@@ -107,21 +110,23 @@ def redraw(packages):
             forget()
 
 
-def measure_row(packages, calls, factor, confidence, batch, min_batches, max_batches,
+def measure_row(packages, make_calls, factor, confidence, batch, min_batches, max_batches,
                 block_seconds, deadline):
-    """Batches of ABBA pairs of ``calls`` (BASE, HEAD) until the interval decides; the row.
+    """Batches of ABBA pairs of BASE and HEAD until the interval decides; the row.
 
-    Each batch starts from pools and choices drawn anew (:func:`redraw`)
-    and gives one value, the median of its pairs' logs of HEAD's time over
-    BASE's; the interval is taken over the batches' values.
+    ``make_calls()`` returns the two functions (BASE, HEAD), made anew for
+    each batch. Each batch starts from pools and choices drawn anew
+    (:func:`redraw`) and gives one value, the median of its pairs' logs of
+    HEAD's time over BASE's; the interval is taken over the batches' values.
     """
-    base, head = calls
+    calls = make_calls()
     _warm(calls, WARM_SECONDS)
     number = _number(calls, block_seconds)
     batches, base_times, head_times = [], [], []
     low = estimate = high = math.nan
     while True:
         redraw(packages)
+        calls = base, head = make_calls()
         _warm(calls, WARM_SECONDS / 2)
         logs = []
         for i in range(batch):
@@ -155,16 +160,15 @@ def main(spec_path):
     with open(spec_path) as f:
         spec = json.load(f)
     base_pkg, head_pkg = (importlib.import_module(name) for name in PACKAGES)
-    shared = {}
     rows = spec["rows"]
     try:
-        for i, row in enumerate(rows, 1):
-            split, n, workers, dtype = row["split"], row["N"], row["workers"], row["dtype"]
+        for row in rows:
             started = time.monotonic()
+            make_calls = functools.partial(
+                lambda *point: (_calls(base_pkg, *point), _calls(head_pkg, *point)),
+                row["split"], row["N"], row["workers"], row["dtype"])
             try:
-                base = _calls(base_pkg, split, n, workers, dtype, shared)
-                head = _calls(head_pkg, split, n, workers, dtype, shared)
-                result = measure_row((base_pkg, head_pkg), (base, head), spec["factor"],
+                result = measure_row((base_pkg, head_pkg), make_calls, spec["factor"],
                                      spec["confidence"], spec["batch"], spec["min_batches"],
                                      spec["max_batches"], spec["block_seconds"],
                                      started + spec["row_seconds"])
@@ -172,10 +176,7 @@ def main(spec_path):
                 result = {"verdict": "failed", "error": f"{type(exc).__name__}: {exc}"}
             result.update(row, seconds=time.monotonic() - started)
             print(json.dumps(result), flush=True)
-            if i == len(rows) or (rows[i]["N"], rows[i]["dtype"]) != (n, dtype):
-                shared.clear()  # the shared vectors of this size: unlinked when dropped
     finally:
-        shared.clear()
         base_pkg.shutdown()
         head_pkg.shutdown()
     return 0

@@ -68,7 +68,7 @@ DEFAULT_MIN_BATCHES = 8
 DEFAULT_MAX_BATCHES = 40
 DEFAULT_ROW_SECONDS = 15.0
 #: Seconds of calls in one block (one build's half of a pair).
-DEFAULT_BLOCK_SECONDS = 0.005
+DEFAULT_BLOCK_SECONDS = 0.02
 #: The names the two builds are installed under, side by side.
 PACKAGES = {"base": "paralleldot_base", "head": "paralleldot_head"}
 

@@ -18,8 +18,10 @@ after every batch, it computes the signed-rank interval of the batches'
 values (:mod:`benchtools._stats`) and stops the row as soon as the interval
 lies entirely under ``log(factor)`` (ok) or entirely over it (regressed); a
 row whose interval still straddles it at its cap of batches or seconds is
-undecided. It writes one JSON object per row on standard output, as soon
-as the row is done, and a line of progress on standard error.
+undecided. When every row has had its turn, the rows still undecided are
+measured further while the gate's total budget lasts, the time left shared
+among them. It writes one JSON object per row on standard output as soon
+as the row is done, and another for a row measured further.
 """
 
 import functools
@@ -137,18 +139,25 @@ def pin_workers(packages):
 
 
 def measure_row(packages, make_calls, factor, confidence, batch, min_batches, max_batches,
-                block_seconds, deadline):
+                block_seconds, deadline, previous=None):
     """Batches of ABBA pairs of BASE and HEAD until the interval decides; the row.
 
     ``make_calls()`` returns the two functions (BASE, HEAD), made anew for
     each batch. Each batch starts from pools and choices drawn anew
     (:func:`redraw`) and gives one value, the median of its pairs' logs of
     HEAD's time over BASE's; the interval is taken over the batches' values.
+    ``previous``, the result of an earlier call for the same row, is
+    continued: its batches count, and at least one more is measured.
     """
     calls = make_calls()
     _warm(calls, WARM_SECONDS)
-    number = _number(calls, block_seconds)
-    batches, base_times, head_times = [], [], []
+    if previous is None:
+        number = _number(calls, block_seconds)
+        batches, base_times, head_times = [], [], []
+    else:
+        number = previous["number"]
+        batches = previous["logs"]
+        base_times, head_times = previous["_base_times"], previous["_head_times"]
     low = estimate = high = math.nan
     while True:
         redraw(packages)
@@ -179,33 +188,63 @@ def measure_row(packages, make_calls, factor, confidence, batch, min_batches, ma
         "number": number, "slowdown": math.exp(estimate), "low": math.exp(low),
         "high": math.exp(high), "base": statistics.median(base_times),
         "head": statistics.median(head_times), "logs": batches,
+        "_base_times": base_times, "_head_times": head_times,
     }
 
 
+def _measure(packages, row, spec, deadline, max_batches, previous=None):
+    """One row, or more of it (``previous``); the result, never an exception."""
+    base_pkg, head_pkg = packages
+    point = (row["split"], row["N"], row["workers"], row["dtype"])
+
+    def make_calls():
+        return _calls(base_pkg, *point), _calls(head_pkg, *point)
+
+    started = time.monotonic()
+    try:
+        result = measure_row(packages, make_calls, spec["factor"], spec["confidence"],
+                             spec["batch"], spec["min_batches"], max_batches,
+                             spec["block_seconds"], deadline, previous)
+    except Exception as exc:  # a build that fails a row fails that row only
+        result = {"verdict": "failed", "error": f"{type(exc).__name__}: {exc}"}
+    spent = time.monotonic() - started + (previous or {}).get("seconds", 0.0)
+    result.update(row, seconds=spent, again=previous is not None)
+    return result
+
+
+def _emit(result):
+    print(json.dumps({k: v for k, v in result.items() if not k.startswith("_")}), flush=True)
+
+
 def main(spec_path):
-    """Measure every row of the spec; one JSON line per row on stdout."""
+    """Measure every row of the spec; one JSON line per row on stdout (again for a row measured more).
+
+    First every row within its own cap (``row_seconds``, ``max_batches``).
+    Then, while ``total_seconds`` since the start allow it, the rows still
+    undecided are measured further, the time left shared among them: the
+    gate's budget goes to the rows that need it.
+    """
+    started = time.monotonic()
     with open(spec_path) as f:
         spec = json.load(f)
-    base_pkg, head_pkg = (importlib.import_module(name) for name in PACKAGES)
-    rows = spec["rows"]
+    packages = tuple(importlib.import_module(name) for name in PACKAGES)
+    end = started + spec["total_seconds"]
     try:
-        for row in rows:
-            started = time.monotonic()
-            make_calls = functools.partial(
-                lambda *point: (_calls(base_pkg, *point), _calls(head_pkg, *point)),
-                row["split"], row["N"], row["workers"], row["dtype"])
-            try:
-                result = measure_row((base_pkg, head_pkg), make_calls, spec["factor"],
-                                     spec["confidence"], spec["batch"], spec["min_batches"],
-                                     spec["max_batches"], spec["block_seconds"],
-                                     started + spec["row_seconds"])
-            except Exception as exc:  # a build that fails a row fails that row only
-                result = {"verdict": "failed", "error": f"{type(exc).__name__}: {exc}"}
-            result.update(row, seconds=time.monotonic() - started)
-            print(json.dumps(result), flush=True)
+        results = []
+        for row in spec["rows"]:
+            result = _measure(packages, row, spec, time.monotonic() + spec["row_seconds"],
+                              spec["max_batches"])
+            results.append(result)
+            _emit(result)
+        undecided = [r for r in results if r["verdict"] == "undecided"]
+        while undecided and time.monotonic() < end - 1:
+            share = (end - time.monotonic()) / len(undecided)
+            previous = undecided.pop(0)
+            row = {k: previous[k] for k in ("split", "N", "workers", "dtype")}
+            _emit(_measure(packages, row, spec, time.monotonic() + share, sys.maxsize, previous))
     finally:
-        base_pkg.shutdown()
-        head_pkg.shutdown()
+        for package in packages:
+            package.shutdown()
     return 0
 
 

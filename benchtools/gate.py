@@ -25,7 +25,9 @@ batches on, the Hodges-Lehmann estimate and signed-rank confidence
 interval of the batches' values (``--confidence``, 99%,
 :mod:`benchtools._stats`): entirely under ``log(--factor)``, ok; entirely
 over it, regressed; otherwise one more batch, up to the row's cap
-(``--max-batches``, ``--row-seconds``). A row still straddling the factor
+(``--max-batches``, ``--row-seconds``). When every row has had its turn,
+the undecided ones are measured further with the time the others left
+(``--total-seconds``, 9 minutes in all). A row still straddling the factor
 then is *undecided* and counts as missed, not as passed. Why this rule, and what it was
 measured to detect: ``docs/gate.md``.
 
@@ -67,6 +69,8 @@ DEFAULT_BATCH = 8
 DEFAULT_MIN_BATCHES = 8
 DEFAULT_MAX_BATCHES = 40
 DEFAULT_ROW_SECONDS = 15.0
+#: Seconds for the whole measurement: what the rows leave goes to the undecided ones.
+DEFAULT_TOTAL_SECONDS = 540.0
 #: Seconds of calls in one block (one build's half of a pair).
 DEFAULT_BLOCK_SECONDS = 0.02
 #: The names the two builds are installed under, side by side.
@@ -98,6 +102,9 @@ def build_parser(p):
                    help="most batches per row before it is called undecided (default %(default)s)")
     p.add_argument("--row-seconds", type=float, default=DEFAULT_ROW_SECONDS,
                    help="most seconds per row before it is called undecided (default %(default)s)")
+    p.add_argument("--total-seconds", type=float, default=DEFAULT_TOTAL_SECONDS,
+                   help="seconds for the whole measurement; the time the rows leave goes "
+                   "to measuring the undecided ones further (default %(default)s)")
     p.add_argument("--block-seconds", type=float, default=DEFAULT_BLOCK_SECONDS,
                    help="seconds of calls in each timed block (default %(default)s)")
     p.add_argument("--blas-threads", default=DEFAULT_BLAS_THREADS,
@@ -164,6 +171,10 @@ def rows(profile, min_n, bench):
     return out
 
 
+def _key(row):
+    return row["split"], row["N"], row["workers"], row["dtype"]
+
+
 def _label(row):
     return f"{row['split']} {_fmt.size(row['N'])} w{row['workers']} {row['dtype']}"
 
@@ -199,7 +210,8 @@ def _measure(args, base, head, todo, lib):
     spec = {"rows": todo, "factor": args.factor, "confidence": args.confidence,
             "batch": DEFAULT_BATCH, "min_batches": DEFAULT_MIN_BATCHES,
             "max_batches": args.max_batches,
-            "block_seconds": args.block_seconds, "row_seconds": args.row_seconds}
+            "block_seconds": args.block_seconds, "row_seconds": args.row_seconds,
+            "total_seconds": args.total_seconds}
     spec_path = os.path.join(lib, "..", "spec.json")
     with open(spec_path, "w") as f:
         json.dump(spec, f)
@@ -225,7 +237,8 @@ def _progress(i, total, result, started):
     else:
         text = (f"{result['slowdown']:.3f}x [{result['low']:.3f}, {result['high']:.3f}] "
                 f"{result['batches']:>2} batches {result['seconds']:4.1f} s  {result['verdict']}")
-    print(f"[{i:>2}/{total} {minutes:2d}:{seconds:02d}] {_label(result):<28} {text}", flush=True)
+    count = "again" if result.get("again") else f"{i:>2}/{total}"
+    print(f"[{count} {minutes:2d}:{seconds:02d}] {_label(result):<28} {text}", flush=True)
 
 
 def _what_would_decide(row, factor):
@@ -278,9 +291,11 @@ def run_gate(args, base, head):
               f"{time.monotonic() - started:.0f} s; {len(todo)} rows of the {profile!r} profile, "
               f"factor {args.factor:g}, {args.confidence:.0%} intervals", flush=True)
         try:
-            for i, result in enumerate(_measure(args, base, head, todo, lib), 1):
-                results.append(result)
-                _progress(i, len(todo), result, started)
+            by_row = {}
+            for result in _measure(args, base, head, todo, lib):
+                by_row[_key(result)] = result
+                _progress(len(by_row), len(todo), result, started)
+            results = [by_row[_key(r)] for r in todo if _key(r) in by_row]
         except RuntimeError as exc:
             return _fail(f"{exc} after {len(results)} of {len(todo)} rows")
     finally:

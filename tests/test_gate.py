@@ -26,8 +26,9 @@ CI judges a subset of the ``gate`` profile (:data:`CI_ROWS`: N 1e5 and
 gate can detect": the whole ``gate`` profile (54 rows), identical code three
 times and the slowdowns 1.3 and 1.15, on an idle machine and with one core
 kept busy by another process (about 35 minutes). It runs only when
-``PARALLELDOT_GATE_EXPERIMENT=1`` is set and writes every verdict and every
-pair (``gate --save``) to ``artifacts/gate-experiment.json``.
+``PARALLELDOT_GATE_EXPERIMENT=1`` is set (``PARALLELDOT_GATE_EXPERIMENT_LOADS=idle``
+or ``busy`` runs one half) and writes every verdict and every pair
+(``gate --save``) to ``artifacts/gate-experiment-<loads>.json``.
 """
 
 import json
@@ -215,19 +216,21 @@ def test_measurement_quality(asv_clone):
     clone, c0, c1, slowed = make_history(asv_clone, "gate-exp", FACTORS)
     report = {}
     ARTIFACTS.mkdir(exist_ok=True)
+    loads = os.environ.get("PARALLELDOT_GATE_EXPERIMENT_LOADS", "idle,busy").split(",")
+    saved = ARTIFACTS / f"gate-experiment-{'-'.join(loads)}.json"
 
     def run(name, base, head):
         with Busy() if "busy" in name else _nothing():
             report[name] = _summary(*gate(clone, base, head))
-        (ARTIFACTS / "gate-experiment.json").write_text(json.dumps(report, indent=1))
+        saved.write_text(json.dumps(report, indent=1))
 
-    for load in ("idle", "busy"):
+    for load in loads:
         for i in range(3):
             run(f"identical-{load}-{i + 1}", c0, c1)
         for factor in FACTORS:
             run(f"slower-{factor}-{load}", c1, slowed[factor])
     report["wall_seconds"] = round(time.monotonic() - t0)
-    (ARTIFACTS / "gate-experiment.json").write_text(json.dumps(report, indent=1))
+    saved.write_text(json.dumps(report, indent=1))
     problems = []
     for name, run in report.items():
         if not isinstance(run, dict):

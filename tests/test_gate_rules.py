@@ -5,8 +5,12 @@ decides a measured run; :func:`benchtools.gate.judge` decides ``--no-run``
 on the one value per commit that asv saved.
 """
 
+import json
 import math
 import random
+import sys
+import time
+import types
 
 import pytest
 
@@ -117,3 +121,37 @@ def test_an_undecided_row_says_what_would_decide_it():
     assert "batches would" in text and "--max-batches" in text
     row = {"slowdown": 1.1, "low": 1.05, "high": 1.15, "batches": 20, "seconds": 15.0}
     assert "no number of batches decides it" in gate._what_would_decide(row, 1.1)
+
+
+def _fake_build(name, factor, monkeypatch):
+    """A stand-in for a built package: ``parallel_dot`` busy-waits ``factor`` x 20 us."""
+    module = types.ModuleType(name)
+
+    def parallel_dot(a, b, workers=1, backend="threads"):
+        end = time.perf_counter() + factor * 20e-6
+        while time.perf_counter() < end:
+            pass
+        return 0.0
+
+    module.parallel_dot = parallel_dot
+    module.shutdown = lambda: None
+    monkeypatch.setitem(sys.modules, name, module)
+
+
+def test_the_measuring_process_measures_undecided_rows_further(monkeypatch, tmp_path, capsys):
+    """A row whose slowdown is the factor itself stays undecided, and gets the time left."""
+    _fake_build("paralleldot_base", 1.0, monkeypatch)
+    _fake_build("paralleldot_head", 1.1, monkeypatch)
+    spec = {"rows": [{"split": "threads", "N": 1000, "workers": 1, "dtype": "float64"}],
+            "factor": 1.1, "confidence": 0.99, "batch": 4, "min_batches": 8, "max_batches": 8,
+            "block_seconds": 0.0005, "row_seconds": 0.5, "total_seconds": 5.0}
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec))
+    assert _paired.main(str(path)) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["again"] for line in lines] == [False, True]
+    first, again = lines
+    assert first["verdict"] == "undecided" and first["batches"] == 8
+    assert again["batches"] > first["batches"] and again["seconds"] > first["seconds"]
+    assert 1.0 < again["slowdown"] < 1.25
+    assert not any(k.startswith("_") for k in again)

@@ -284,20 +284,31 @@ def test_killed_at_any_moment_the_history_loses_only_the_commit_in_flight(asv_cl
         raise
     out = log.read_text()
     print(out)
-    assert proc.returncode == 130, out
-    assert "1 already measured, 2 to run" in out and "interrupted" in out
+    assert "1 already measured, 2 to run" in out
     assert _benchmarked(out) == short[1:], out
     reap_leftovers(clone.workdir)
     after_int = _parsed(_result_files(clone, env))
-    assert sorted(n[:8] for n in after_int) == sorted(short[:2]), out
     assert after_int[next(iter(after_kill))] == next(iter(after_kill.values()))
+    # The third commit's quick run (seconds) may end before Ctrl-C lands: then
+    # the run completed (exit 0) and nothing is left for the rerun.
+    interrupted = proc.returncode == 130
+    assert interrupted or proc.returncode == 0, out
+    if interrupted:
+        assert "interrupted" in out
+        assert sorted(n[:8] for n in after_int) == sorted(short[:2]), out
+    else:
+        assert sorted(n[:8] for n in after_int) == sorted(short), out
 
     # 3. The rerun completes the rest, and only the rest.
     rerun = clone.run([sys.executable, "-m", "benchtools", "history", "run", "-E", env,
                        *KILL_BENCH], timeout=1200)
     print(rerun.stdout)
-    assert "2 already measured, 1 to run" in rerun.stdout
-    assert _benchmarked(rerun.stdout) == [short[2]], rerun.stdout
+    if interrupted:
+        assert "2 already measured, 1 to run" in rerun.stdout
+        assert _benchmarked(rerun.stdout) == [short[2]], rerun.stdout
+    else:
+        assert "3 already measured, 0 to run" in rerun.stdout
+        assert _benchmarked(rerun.stdout) == [], rerun.stdout
     final = _parsed(_result_files(clone, env))
     assert sorted(n[:8] for n in final) == sorted(short)
     for name, data in after_int.items():

@@ -360,10 +360,6 @@ def read_rows(conf, machine, commit, env_name, bench_re, min_n):
     return rows
 
 
-def _isna(x):
-    return not _fmt.ok(x)
-
-
 def _spread(values):
     """Largest over smallest of a commit's rounds, the slowest round left out (3 rounds or more)."""
     values = sorted(values)
@@ -391,17 +387,17 @@ def judge(samples, factor):
         row = {"split": split, "N": n, "workers": workers, "dtype": dtype, "env": env,
                "before": None, "after": None, "slowdown": None, "spread": None,
                "rounds": (len(base), len(head)), "reason": ""}
-        base = [v for v in base if not _isna(v)]
+        base = [v for v in base if _fmt.ok(v)]
         if not base:
             continue  # skipped or failed at BASE: nothing to compare with
         row["before"] = statistics.median(base)
         if any(v is None for v in head):
             row["reason"] = "fails at HEAD"
             regressed.append(row)
-        elif not head or all(_isna(v) for v in head):
+        elif not head or not any(_fmt.ok(v) for v in head):
             continue  # skipped at HEAD
         else:
-            head = [v for v in head if not _isna(v)]
+            head = [v for v in head if _fmt.ok(v)]
             row["after"] = statistics.median(head)
             row["slowdown"] = row["before"] / row["after"]
             row["spread"] = max(_spread(base), _spread(head))

@@ -13,7 +13,9 @@ For each row (split, N, workers, dtype) it measures batches. A batch starts
 with both builds' pools and ``auto``'s choices drawn anew (:func:`redraw`),
 then times blocks of calls of BASE and HEAD alternately, in ABBA order
 (BASE HEAD, HEAD BASE, ...), and keeps the median over its pairs of the log
-of HEAD's block time over BASE's. From the minimum number of batches on,
+of HEAD's block time over BASE's. A block is at least ``block_seconds`` and
+:data:`MIN_CALLS` calls, each timed on its own, and its time is the median
+call (:func:`_block`). From the minimum number of batches on,
 after every batch, it computes the signed-rank interval of the batches'
 values (:mod:`benchtools._stats`) and stops the row as soon as the interval
 lies entirely under ``log(factor)`` (ok) or entirely over it (regressed); a
@@ -25,6 +27,7 @@ as the row is done, and another for a row measured further.
 """
 
 import functools
+import gc
 import importlib
 import itertools
 import json
@@ -43,6 +46,8 @@ from . import _stats
 PACKAGES = ("paralleldot_base", "paralleldot_head")
 #: Seconds of calls of each build before a row's first pair (pools start, auto decides).
 WARM_SECONDS = 0.1
+#: Calls per block at least: a block's value is the median of its calls (:func:`_block`).
+MIN_CALLS = 5
 
 
 def _calls(package, split, n, workers, dtype):
@@ -78,6 +83,33 @@ def _number(funcs, block_seconds):
         if elapsed >= block_seconds or number >= 1_000_000:
             return number
         number = max(number + 1, int(number * min(10.0, 1.2 * block_seconds / max(elapsed, 1e-9))))
+
+
+def _block(func, number):
+    """The median time of ``number`` calls of ``func``, each timed on its own.
+
+    With a core taken by another job, a call now and then waits for its
+    share of that core (a worker process, a pool thread): a long tail of
+    slow calls, which a block's mean carries and its median does not. Busy,
+    identical code in ``processes`` rows scattered by about 0.4 in the log
+    of a block's mean (one or two slow calls in a block of a few), and
+    7 of 54 rows stayed undecided after 9 minutes. The gate thus judges
+    the typical call; a change that only adds rare slow calls is not its
+    question.
+    """
+    clock = time.perf_counter
+    times = []
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(number):
+            start = clock()
+            func()
+            times.append(clock() - start)
+    finally:
+        if enabled:
+            gc.enable()
+    return statistics.median(times)
 
 
 def verdict(low, high, factor):
@@ -152,7 +184,7 @@ def measure_row(packages, make_calls, factor, confidence, batch, min_batches, ma
     calls = make_calls()
     _warm(calls, WARM_SECONDS)
     if previous is None:
-        number = _number(calls, block_seconds)
+        number = max(MIN_CALLS, _number(calls, block_seconds))
         batches, base_times, head_times = [], [], []
     else:
         number = previous["number"]
@@ -167,13 +199,13 @@ def measure_row(packages, make_calls, factor, confidence, batch, min_batches, ma
         logs = []
         for i in range(batch):
             if (i + len(batches)) % 2 == 0:
-                t_base = timeit.timeit(base, number=number)
-                t_head = timeit.timeit(head, number=number)
+                t_base = _block(base, number)
+                t_head = _block(head, number)
             else:
-                t_head = timeit.timeit(head, number=number)
-                t_base = timeit.timeit(base, number=number)
-            base_times.append(t_base / number)
-            head_times.append(t_head / number)
+                t_head = _block(head, number)
+                t_base = _block(base, number)
+            base_times.append(t_base)
+            head_times.append(t_head)
             logs.append(math.log(t_head / t_base))
         batches.append(logs)
         if len(batches) < min_batches:

@@ -64,14 +64,19 @@ series that cancels the machine.
 
 ``asv publish`` writes the same table to ``html/changes.html`` (the
 ``benchtools.changes`` plugin of asv.conf.json), linked from the site's
-navigation bar.
+navigation bar, and writes asv's Regressions page again from otava's
+change points (:class:`ChangePointRegressions`: the controls not read, a
+split's raw time read relative to numpy.dot's, steps up only, asv's
+format).
 """
 
 import dataclasses
 import datetime
 import html
+import itertools
 import math
 import os
+import statistics
 import subprocess
 import warnings
 
@@ -417,3 +422,157 @@ class ChangesPage(OutputPublisher):
         write_page(conf.html_dir, reports)
         found = sum(len(r.changes) for r in reports)
         log.info(f"changes: {found} change point(s) in {PAGE}")
+
+
+# --- asv's Regressions page, from change points ----------------------------------
+
+#: Series whose code never changes (``bench_dot``'s controls): no commit can be
+#: blamed for a step in them, so the Regressions page does not read them; their
+#: spread across commits is the noise floor the main command prints.
+CONTROL_PREFIXES = ("bench_dot.TimeDot.time_dot('numpy.dot',", "bench_dot.PerCallPool.")
+#: Raw times read relative to numpy.dot's time at the same commit and point.
+RELATIVE_BENCHMARK = "bench_dot.TimeDot.time_dot"
+REFERENCE_IMPL = "'numpy.dot'"
+
+
+def _is_control(entry_name):
+    return entry_name.startswith(CONTROL_PREFIXES)
+
+
+def regression_series(benchmark, data, combo_index, combos):
+    """``[(revision, value, value read)]`` of one parameter combination of one graph.
+
+    ``data`` is ``Graph.get_data()``. The value read is the value itself,
+    except for a split's ``time_dot``: its time over numpy.dot's at the same
+    commit and (N, workers, dtype), measured in the same asv run seconds
+    apart, which takes out most of the machine's drift between commits
+    (memory bandwidth moved 2.0 to 4.8 ms at 1e7 between identical
+    processes minutes apart here). Missing and failed values are left out.
+    """
+    reference = None
+    if benchmark["name"] == RELATIVE_BENCHMARK and combos[combo_index][0] != REFERENCE_IMPL:
+        wanted = (REFERENCE_IMPL, *combos[combo_index][1:])
+        reference = combos.index(wanted) if wanted in combos else None
+        if reference is None:
+            return []
+    out = []
+    for revision, values, _ in data:
+        value = values[combo_index] if isinstance(values, list) else values
+        if value is None or not math.isfinite(value):
+            continue
+        read = value
+        if reference is not None:
+            ref = values[reference]
+            if ref is None or not math.isfinite(ref) or ref <= 0:
+                continue
+            read = value / ref
+        out.append((revision, value, read))
+    return out
+
+
+def regression_jumps(series, threshold, max_pvalue=MAX_PVALUE):
+    """``[(index, before, after, pvalue)]``: otava's change points where the value read rose.
+
+    asv's convention, kept: a higher value is worse (a longer time; for a
+    ``track_`` ratio, whatever its axis says). A step up of at least
+    ``1 + threshold`` with p below ``max_pvalue``. ``before`` and ``after``
+    are the means of the values themselves (not those read) on each side.
+
+    A new level of one commit (the newest) has no scatter of its own, and
+    the t-test's p-value is then optimistic: such a step is kept only when
+    that one value is above every value of the level before by the
+    threshold. Otherwise it waits for a second commit (or for the gate,
+    which measures the two commits side by side).
+    """
+    reads = [read for _, _, read in series]
+    found = find(reads, max_pvalue, 1.0 + threshold)
+    indexes = [f[0] for f in found]
+    out = []
+    for k, (index, before_read, after_read, pvalue, _, _) in enumerate(found):
+        if after_read < (1.0 + threshold) * before_read:
+            continue  # a step down: an improvement in asv's convention
+        start = indexes[k - 1] if k else 0
+        stop = indexes[k + 1] if k + 1 < len(indexes) else len(series)
+        if stop - index == 1 and reads[index] < (1.0 + threshold) * max(reads[start:index]):
+            continue
+        before = statistics.fmean(v for _, v, _ in series[start:index])
+        after = statistics.fmean(v for _, v, _ in series[index:stop])
+        out.append((index, before, after, pvalue))
+    return out
+
+
+try:
+    from asv.plugins.regressions import Regressions as _AsvRegressions
+    from asv.plugins.regressions import _GraphDataFilter
+except ImportError:  # asv not installed: the command line still works
+    _AsvRegressions = None
+
+if _AsvRegressions is not None:
+
+    class ChangePointRegressions(_AsvRegressions):
+        """asv's Regressions page and feed, written again from otava's change points.
+
+        asv's own ``step_detect`` fits levels to the values of one run and
+        takes every move of the machine between commits for a step: on a
+        fresh clone it listed 19 "regressions" of which the control series'
+        and most others were the machine. This runs after it (``order``)
+        and writes ``regressions.json`` and ``regressions.xml`` again, in
+        asv's format, so the page and its feed stay asv's:
+
+        - each series of each graph (environment), per parameter
+          combination, in the graph's commit order;
+        - the controls (:data:`CONTROL_PREFIXES`) are not read;
+        - a split's ``time_dot`` is read relative to numpy.dot's
+          (:func:`regression_series`);
+        - a regression is a change point of apache-otava (p <
+          :data:`MAX_PVALUE`) at which the value rose by at least the
+          threshold of ``regressions_thresholds`` (asv.conf.json),
+          ``regressions_first_commits`` honoured.
+        """
+
+        order = 4  # after asv's Regressions (3), whose files this replaces
+
+        @classmethod
+        def publish(cls, conf, repo, benchmarks, graphs, revisions):
+            from asv.console import log
+
+            try:
+                import otava.analysis  # noqa: F401
+            except ImportError as exc:
+                log.warning(f"changes: apache-otava is not installed ({exc}); the Regressions "
+                            "page keeps asv's own step detection")
+                return
+            revision_to_hash = {r: h for h, r in revisions.items()}
+            data_filter = _GraphDataFilter(conf, repo, revisions)
+            all_params = graphs.get_params()
+            regressions = []
+            for file_name, graph in graphs:
+                if "summary" in graph.params:
+                    continue
+                benchmark = benchmarks.get(os.path.basename(file_name))
+                if not benchmark:
+                    continue
+                combos = (list(itertools.product(*benchmark["params"]))
+                          if benchmark.get("params") else [None])
+                data = graph.get_data()
+                graph_params = {k: v for k, v in graph.params.items() if len(all_params[k]) > 1}
+                for j, entry_name, _, threshold in data_filter.get_graph_data(graph, benchmark):
+                    if _is_control(entry_name):
+                        continue
+                    start = data_filter._get_start_revision(graph, benchmark, entry_name)
+                    series = [p for p in regression_series(benchmark, data, j or 0, combos)
+                              if p[0] >= start]
+                    jumps = []
+                    for index, before, after, _ in regression_jumps(series, threshold):
+                        rev_a, rev_b = series[index - 1][0], series[index][0]
+                        commits = repo.get_hashes_from_range(repo.get_range_spec(
+                            revision_to_hash[rev_a], revision_to_hash[rev_b]))
+                        jumps.append([None if len(commits) == 1 else rev_a, rev_b, before, after])
+                    if jumps:
+                        values = [v for _, v, _ in series]
+                        regressions.append([entry_name, graph.path + ".json", graph_params, j,
+                                            values[-1], min(values), jumps])
+            cls._save(conf, {"regressions": regressions})
+            cls._save_feed(conf, benchmarks, regressions, revisions, revision_to_hash)
+            log.info(f"changes: {len(regressions)} regression(s) from change points "
+                     "on the Regressions page")

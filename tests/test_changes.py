@@ -288,3 +288,107 @@ def test_check_sets_aside_a_truncated_result_file(repo, tmp_path, capsys):
     out = capsys.readouterr().out
     assert files[1].name in out and "measured again" in out
     assert history.check_results(str(results)) == []  # nothing left to do
+
+
+# --------------------------------------------------------------- the Regressions page
+
+
+TIME_PARAMS = [["'numpy.dot'", "'threads'"], ["100000"], ["2"], ["'float64'"]]
+TIME_BENCHMARK = changes.RELATIVE_BENCHMARK
+
+
+def _graph_data(numpy_dot, threads):
+    """``Graph.get_data()``'s shape: ``[(revision, [value per combination], weights)]``."""
+    return [(rev, [a, b], [1.0, 1.0]) for rev, (a, b) in enumerate(zip(numpy_dot, threads))]
+
+
+def test_a_splits_time_is_read_relative_to_numpy_dot_at_the_same_commit():
+    combos = [("'numpy.dot'", "100000", "2", "'float64'"), ("'threads'", "100000", "2", "'float64'")]
+    drift = [1.0] * 5 + [1.6] * 5  # the machine: both series move alike
+    data = _graph_data([10e-6 * d for d in drift], [20e-6 * d for d in drift[:-1]] + [None])
+    series = changes.regression_series({"name": TIME_BENCHMARK}, data, 1, combos)
+    assert [rev for rev, _, _ in series] == list(range(9))  # the missing value left out
+    assert all(read == pytest.approx(2.0) for _, _, read in series)
+    assert series[6][1] == pytest.approx(32e-6)  # the value itself is kept for the page
+    # numpy.dot's own series, and any other benchmark, is read as it is
+    own = changes.regression_series({"name": TIME_BENCHMARK}, data, 0, combos)
+    assert [read for _, _, read in own] == [10e-6 * d for d in drift]
+
+
+def test_regressions_are_steps_up_and_a_lone_newest_value_must_clear_the_whole_level():
+    rng = np.random.default_rng(1)
+    scatter = np.exp(0.03 * rng.standard_normal(10))
+    up = [(i, v, v) for i, v in enumerate(np.where(np.arange(10) < 6, 1.0, 1.5) * scatter)]
+    (index, before, after, pvalue), = changes.regression_jumps(up, 0.1)
+    assert index == 6 and after / before == pytest.approx(1.5, rel=0.05) and pvalue < 1e-3
+    down = [(i, 1 / v, 1 / v) for i, v, _ in up]
+    assert changes.regression_jumps(down, 0.1) == []
+    # one newest value 1.12x the mean but within the scatter of the level before: not yet
+    flat = [1.0, 1.1, 0.9, 1.08, 0.95, 1.1, 0.92, 1.05, 0.97]
+    lone = [(i, v, v) for i, v in enumerate(flat + [1.15])]
+    assert changes.regression_jumps(lone, 0.1) == []
+    clear = [(i, v, v) for i, v in enumerate(flat + [3.0])]
+    assert [j[0] for j in changes.regression_jumps(clear, 0.1)] == [9]
+
+
+def _write_time_results(results, hashes, numpy_dot, threads, machine="vm"):
+    """One asv result file per commit with ``time_dot`` of numpy.dot and threads (seconds)."""
+    import asv.results
+    import asv.runner
+
+    mdir = results / machine
+    mdir.mkdir(parents=True, exist_ok=True)
+    (mdir / "machine.json").write_text(json.dumps(
+        {"machine": machine, "cpu": "Test CPU", "num_cpu": "2", "os": "Linux", "arch": "x86_64",
+         "ram": "1", "version": 1}))
+    benchmark = {"name": TIME_BENCHMARK, "params": TIME_PARAMS,
+                 "param_names": NAMES, "unit": "seconds", "type": "time",
+                 "version": "3+default", "code": "", "timeout": 600}
+    for i, commit in enumerate(hashes):
+        result = asv.results.Results({"machine": machine, "python": "3.11"}, {"numpy": "2.4.6"},
+                                     commit, 1_764_000_000_000 + i * 60_000, "3.11", ENV, {})
+        result.add_result(benchmark, asv.runner.BenchmarkResult(
+            result=[numpy_dot[i], threads[i]], samples=[None, None], number=[None, None],
+            errcode=0, stderr="", profile=None),
+            started_at=datetime.datetime(2026, 11, 25, tzinfo=datetime.timezone.utc), duration=1.0)
+        result.save(str(results))
+    (results / "benchmarks.json").write_text(json.dumps({TIME_BENCHMARK: benchmark, "version": 2}))
+
+
+@pytest.mark.asv
+def test_asv_publish_lists_the_splits_step_and_not_the_machines(repo, tmp_path):
+    """Through ``asv publish``: the machine's drift (every series 1.6x slower from commit 3 on)
+    is on asv's own page for numpy.dot; the page written again from change points keeps only
+    threads' own step (2x relative to numpy.dot from commit 6 on), with asv's fields."""
+    import os
+    import sys
+
+    path, hashes = repo
+    drift = np.where(np.arange(COMMITS) < 3, 1.0, 1.6)
+    own = np.where(np.arange(COMMITS) < STEP_AT, 1.0, 2.0)
+    _write_time_results(path / "results", hashes, list(10e-6 * drift), list(20e-6 * drift * own))
+    branch = _git(path, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    env = dict(os.environ, PYTHONPATH=str(Path(changes.__file__).resolve().parents[1]))
+
+    def publish(plugins):
+        (path / "asv.conf.json").write_text(json.dumps({
+            "version": 1, "project": "p", "repo": ".", "branches": [branch],
+            "results_dir": "results", "html_dir": "html", "plugins": plugins,
+            "regressions_thresholds": {".*": 0.1}}))
+        subprocess.run([sys.executable, "-m", "asv", "publish"], cwd=path, env=env, check=True,
+                       capture_output=True, text=True)
+        html = path / "html"
+        regressions = json.loads((html / "regressions.json").read_text())["regressions"]
+        revisions = json.loads((html / "index.json").read_text())["revision_to_hash"]
+        return regressions, {(name, revisions[str(jump[1])])
+                             for name, *_, jumps in regressions for jump in jumps}
+
+    _, by_asv = publish([])
+    assert (f"{TIME_BENCHMARK}('numpy.dot', 100000, 2, 'float64')", hashes[3]) in by_asv
+    regressions, listed = publish([".benchtools.changes"])
+    assert listed == {(f"{TIME_BENCHMARK}('threads', 100000, 2, 'float64')", hashes[STEP_AT])}
+    name, _, _, _, last, best, [(_, _, before, after)] = regressions[0]
+    threads = 20e-6 * drift * own
+    assert before == pytest.approx(threads[:STEP_AT].mean())
+    assert after == pytest.approx(threads[STEP_AT:].mean())
+    assert last == pytest.approx(threads[-1]) and best == pytest.approx(threads.min())

@@ -80,7 +80,12 @@ import statistics
 import subprocess
 import warnings
 
+# The suite's names come in with the module: asv puts the repository on
+# sys.path only while it imports its plugins, not when it runs them.
+from benchmarks.common import NUMPY_DOT
+
 from . import _asv, _git
+from .history import SIDE_BY_SIDE, control_impl
 
 try:
     from asv.publishing import OutputPublisher
@@ -426,43 +431,34 @@ class ChangesPage(OutputPublisher):
 
 # --- asv's Regressions page, from change points ----------------------------------
 
-#: Series whose code never changes (``bench_dot``'s controls): no commit can be
-#: blamed for a step in them, so the Regressions page does not read them; their
-#: spread across commits is the noise floor the main command prints.
-CONTROL_PREFIXES = ("bench_dot.TimeDot.time_dot('numpy.dot',", "bench_dot.PerCallPool.")
-#: Raw times read relative to numpy.dot's time at the same commit and point.
-RELATIVE_BENCHMARK = "bench_dot.TimeDot.time_dot"
-REFERENCE_IMPL = "'numpy.dot'"
-
-
-def _is_control(entry_name):
-    return entry_name.startswith(CONTROL_PREFIXES)
-
-
-def regression_series(benchmark, data, combo_index, combos):
+def regression_series(data, combo_index, combos, reference=None):
     """``[(revision, value, value read)]`` of one parameter combination of one graph.
 
-    ``data`` is ``Graph.get_data()``. The value read is the value itself,
-    except for a split's ``time_dot``: its time over numpy.dot's at the same
+    ``data`` is ``Graph.get_data()``, ``combos`` the graph's parameter
+    combinations (asv's strings). The value read is the value itself, except
+    with ``reference``, the ``impl`` value (asv's string) of numpy.dot in
+    ``time_dot`` (:data:`benchtools.history.SIDE_BY_SIDE`): a split's value
+    is then read over numpy.dot's at the same
     commit and (N, workers, dtype), measured in the same asv run seconds
     apart, which takes out most of the machine's drift between commits
     (memory bandwidth moved 2.0 to 4.8 ms at 1e7 between identical
     processes minutes apart here). Missing and failed values are left out.
     """
-    reference = None
-    if benchmark["name"] == RELATIVE_BENCHMARK and combos[combo_index][0] != REFERENCE_IMPL:
-        wanted = (REFERENCE_IMPL, *combos[combo_index][1:])
-        reference = combos.index(wanted) if wanted in combos else None
-        if reference is None:
+    combo = combos[combo_index]
+    at = None  # the index of the reference's combination
+    if reference is not None and combo[0] != reference:
+        wanted = (reference, *combo[1:])
+        if wanted not in combos:
             return []
+        at = combos.index(wanted)
     out = []
     for revision, values, _ in data:
         value = values[combo_index] if isinstance(values, list) else values
         if value is None or not math.isfinite(value):
             continue
         read = value
-        if reference is not None:
-            ref = values[reference]
+        if at is not None:
+            ref = values[at]
             if ref is None or not math.isfinite(ref) or ref <= 0:
                 continue
             read = value / ref
@@ -485,15 +481,13 @@ def regression_jumps(series, threshold, max_pvalue=MAX_PVALUE):
     which measures the two commits side by side).
     """
     reads = [read for _, _, read in series]
-    found = find(reads, max_pvalue, 1.0 + threshold)
-    indexes = [f[0] for f in found]
     out = []
-    for k, (index, before_read, after_read, pvalue, _, _) in enumerate(found):
+    for index, before_read, after_read, pvalue, n_before, n_after in find(
+            reads, max_pvalue, 1.0 + threshold):
         if after_read < (1.0 + threshold) * before_read:
             continue  # a step down: an improvement in asv's convention
-        start = indexes[k - 1] if k else 0
-        stop = indexes[k + 1] if k + 1 < len(indexes) else len(series)
-        if stop - index == 1 and reads[index] < (1.0 + threshold) * max(reads[start:index]):
+        start, stop = index - n_before, index + n_after
+        if n_after == 1 and reads[index] < (1.0 + threshold) * max(reads[start:index]):
             continue
         before = statistics.fmean(v for _, v, _ in series[start:index])
         after = statistics.fmean(v for _, v, _ in series[index:stop])
@@ -521,7 +515,7 @@ if _AsvRegressions is not None:
 
         - each series of each graph (environment), per parameter
           combination, in the graph's commit order;
-        - the controls (:data:`CONTROL_PREFIXES`) are not read;
+        - the controls (:func:`benchtools.history.control_impl`) are not read;
         - a split's ``time_dot`` is read relative to numpy.dot's
           (:func:`regression_series`);
         - a regression is a change point of apache-otava (p <
@@ -555,12 +549,16 @@ if _AsvRegressions is not None:
                 combos = (list(itertools.product(*benchmark["params"]))
                           if benchmark.get("params") else [None])
                 data = graph.get_data()
+                reference = repr(NUMPY_DOT) if benchmark["name"] == SIDE_BY_SIDE else None
                 graph_params = {k: v for k, v in graph.params.items() if len(all_params[k]) > 1}
+                at_impl = (benchmark.get("param_names") or []).index("impl") \
+                    if "impl" in (benchmark.get("param_names") or []) else None
                 for j, entry_name, _, threshold in data_filter.get_graph_data(graph, benchmark):
-                    if _is_control(entry_name):
+                    impl = None if at_impl is None else combos[j or 0][at_impl].strip("'")
+                    if control_impl(benchmark["name"], impl) is not None:
                         continue
                     start = data_filter._get_start_revision(graph, benchmark, entry_name)
-                    series = [p for p in regression_series(benchmark, data, j or 0, combos)
+                    series = [p for p in regression_series(data, j or 0, combos, reference)
                               if p[0] >= start]
                     jumps = []
                     for index, before, after, _ in regression_jumps(series, threshold):

@@ -73,10 +73,25 @@ PACKAGE_PATHS = ("paralleldot", "pyproject.toml")
 #: always among them.
 NEWER = 1
 LOG_NAME = "history.log"
+#: The benchmark that times numpy.dot beside the splits: one of its ``impl`` values is a control.
+SIDE_BY_SIDE = "bench_dot.TimeDot.time_dot"
 #: The control series: benchmark -> the implementation it is (None: its ``impl`` parameter).
-CONTROL_BENCHMARKS = {"bench_dot.TimeDot.time_dot": None,
+CONTROL_BENCHMARKS = {SIDE_BY_SIDE: None,
                       "bench_dot.PerCallPool.time_per_call_pool": PER_CALL_POOL}
 CONTROLS = (NUMPY_DOT, PER_CALL_POOL)
+
+
+def control_impl(name, impl=None):
+    """The control that benchmark ``name`` measures at parameter ``impl``, or None.
+
+    ``impl`` is the point's ``impl`` value (unquoted), for a benchmark that
+    has one; a point of any other series gives None.
+    """
+    if name not in CONTROL_BENCHMARKS:
+        return None
+    control = CONTROL_BENCHMARKS[name] or impl
+    return control if control in CONTROLS else None
+
 #: asv run options that take a value (to find a commit range among the arguments).
 _VALUED = {"-b", "--bench", "-a", "--attribute", "-E", "--environment", "--python",
            "-m", "--machine", "-s", "--steps", "--date-period", "--cpu-affinity",
@@ -412,18 +427,19 @@ def spread(results_dir, machine=None, env_part=None, min_n=10**5):
         if env_part and env_part not in result.env_name:
             continue
         current = result.get_result_keys(benchmarks)
-        for name, impl in CONTROL_BENCHMARKS.items():
+        for name in CONTROL_BENCHMARKS:
             if name not in current:
                 continue
             for point, value in _asv.points(result, name, benchmarks[name]["param_names"]):
-                if not _fmt.ok(value) or point.get("dtype", "float64") != "float64":
+                impl = control_impl(name, point.get("impl"))
+                if impl is None or not _fmt.ok(value) or point.get("dtype", "float64") != "float64":
                     continue
-                key = (result.env_name, impl or point["impl"], point["N"], point["workers"])
+                key = (result.env_name, impl, point["N"], point["workers"])
                 values.setdefault(key, {})[result.commit_hash] = value
     out = {}
     for (env, impl, n, workers), by_commit in values.items():
         top = max(w for e, i, m, w in values if e == env and i == impl and m == n)
-        if impl in CONTROLS and n >= min_n and workers == top and len(by_commit) > 1:
+        if n >= min_n and workers == top and len(by_commit) > 1:
             out[(env, impl, n)] = (max(by_commit.values()) / min(by_commit.values()),
                                    len(by_commit), workers)
     return out

@@ -15,7 +15,9 @@ git repository whose commits order them:
 import datetime
 import json
 import math
+import os
 import subprocess
+import sys
 import types
 from pathlib import Path
 
@@ -71,8 +73,8 @@ def _series(seed=0):
             ("auto", "int32"): 2.0 * noise(0.05), ("auto", "float64"): auto_float}
 
 
-def write_results(results, hashes, series, env=ENV, machine="vm", dates=None):
-    """One asv result file per commit with ``track_speedup`` = ``series``, and benchmarks.json."""
+def _save(results, hashes, benchmark, values, env=ENV, machine="vm", dates=None):
+    """One asv result file per commit holding ``values[i]`` of ``benchmark``, and benchmarks.json."""
     import asv.results
     import asv.runner
 
@@ -80,24 +82,29 @@ def write_results(results, hashes, series, env=ENV, machine="vm", dates=None):
     mdir.mkdir(parents=True, exist_ok=True)
     (mdir / "machine.json").write_text(json.dumps(
         {"machine": machine, "cpu": "Test CPU", "num_cpu": "2", "os": "Linux", "arch": "x86_64",
-         "version": 1}))
-    benchmark = {"name": changes.BENCHMARK, "params": PARAMS, "param_names": NAMES,
-                 "unit": "ratio", "type": "track", "version": "2+quick", "code": "",
-                 "timeout": 300}
+         "ram": "1", "version": 1}))
     for i, commit in enumerate(hashes):
         date = (dates or {}).get(commit, 1_764_000_000_000 + i * 60_000)
         result = asv.results.Results({"machine": machine, "python": "3.11"}, {"numpy": "2.4.6"},
                                      commit, date, "3.11", env, {})
-        values = [float(series[(impl.strip("'"), dtype.strip("'"))][i])
-                  for impl in PARAMS[0] for dtype in PARAMS[3]]
         result.add_result(benchmark, asv.runner.BenchmarkResult(
-            result=values, samples=[None] * len(values), number=[None] * len(values),
+            result=values[i], samples=[None] * len(values[i]), number=[None] * len(values[i]),
             errcode=0, stderr="", profile=None),
             started_at=datetime.datetime(2026, 11, 25, tzinfo=datetime.timezone.utc), duration=1.0)
         result.save(str(results))
-    (results / "benchmarks.json").write_text(json.dumps({changes.BENCHMARK: benchmark,
+    (results / "benchmarks.json").write_text(json.dumps({benchmark["name"]: benchmark,
                                                          "version": 2}))
     return results
+
+
+def write_results(results, hashes, series, env=ENV, machine="vm", dates=None):
+    """One asv result file per commit with ``track_speedup`` = ``series``, and benchmarks.json."""
+    benchmark = {"name": changes.BENCHMARK, "params": PARAMS, "param_names": NAMES,
+                 "unit": "ratio", "type": "track", "version": "2+quick", "code": "",
+                 "timeout": 300}
+    values = [[float(series[(impl.strip("'"), dtype.strip("'"))][i])
+               for impl in PARAMS[0] for dtype in PARAMS[3]] for i in range(len(hashes))]
+    return _save(results, hashes, benchmark, values, env, machine, dates)
 
 
 def _only_report(reports):
@@ -294,7 +301,7 @@ def test_check_sets_aside_a_truncated_result_file(repo, tmp_path, capsys):
 
 
 TIME_PARAMS = [["'numpy.dot'", "'threads'"], ["100000"], ["2"], ["'float64'"]]
-TIME_BENCHMARK = changes.RELATIVE_BENCHMARK
+TIME_BENCHMARK = history.SIDE_BY_SIDE
 
 
 def _graph_data(numpy_dot, threads):
@@ -306,12 +313,12 @@ def test_a_splits_time_is_read_relative_to_numpy_dot_at_the_same_commit():
     combos = [("'numpy.dot'", "100000", "2", "'float64'"), ("'threads'", "100000", "2", "'float64'")]
     drift = [1.0] * 5 + [1.6] * 5  # the machine: both series move alike
     data = _graph_data([10e-6 * d for d in drift], [20e-6 * d for d in drift[:-1]] + [None])
-    series = changes.regression_series({"name": TIME_BENCHMARK}, data, 1, combos)
+    series = changes.regression_series(data, 1, combos, "'numpy.dot'")
     assert [rev for rev, _, _ in series] == list(range(9))  # the missing value left out
     assert all(read == pytest.approx(2.0) for _, _, read in series)
     assert series[6][1] == pytest.approx(32e-6)  # the value itself is kept for the page
     # numpy.dot's own series, and any other benchmark, is read as it is
-    own = changes.regression_series({"name": TIME_BENCHMARK}, data, 0, combos)
+    own = changes.regression_series(data, 0, combos, "'numpy.dot'")
     assert [read for _, _, read in own] == [10e-6 * d for d in drift]
 
 
@@ -331,28 +338,12 @@ def test_regressions_are_steps_up_and_a_lone_newest_value_must_clear_the_whole_l
     assert [j[0] for j in changes.regression_jumps(clear, 0.1)] == [9]
 
 
-def _write_time_results(results, hashes, numpy_dot, threads, machine="vm"):
+def _write_time_results(results, hashes, numpy_dot, threads):
     """One asv result file per commit with ``time_dot`` of numpy.dot and threads (seconds)."""
-    import asv.results
-    import asv.runner
-
-    mdir = results / machine
-    mdir.mkdir(parents=True, exist_ok=True)
-    (mdir / "machine.json").write_text(json.dumps(
-        {"machine": machine, "cpu": "Test CPU", "num_cpu": "2", "os": "Linux", "arch": "x86_64",
-         "ram": "1", "version": 1}))
-    benchmark = {"name": TIME_BENCHMARK, "params": TIME_PARAMS,
-                 "param_names": NAMES, "unit": "seconds", "type": "time",
-                 "version": "3+default", "code": "", "timeout": 600}
-    for i, commit in enumerate(hashes):
-        result = asv.results.Results({"machine": machine, "python": "3.11"}, {"numpy": "2.4.6"},
-                                     commit, 1_764_000_000_000 + i * 60_000, "3.11", ENV, {})
-        result.add_result(benchmark, asv.runner.BenchmarkResult(
-            result=[numpy_dot[i], threads[i]], samples=[None, None], number=[None, None],
-            errcode=0, stderr="", profile=None),
-            started_at=datetime.datetime(2026, 11, 25, tzinfo=datetime.timezone.utc), duration=1.0)
-        result.save(str(results))
-    (results / "benchmarks.json").write_text(json.dumps({TIME_BENCHMARK: benchmark, "version": 2}))
+    benchmark = {"name": TIME_BENCHMARK, "params": TIME_PARAMS, "param_names": NAMES,
+                 "unit": "seconds", "type": "time", "version": "3+default", "code": "",
+                 "timeout": 600}
+    _save(results, hashes, benchmark, [list(pair) for pair in zip(numpy_dot, threads)])
 
 
 @pytest.mark.asv
@@ -360,23 +351,25 @@ def test_asv_publish_lists_the_splits_step_and_not_the_machines(repo, tmp_path):
     """Through ``asv publish``: the machine's drift (every series 1.6x slower from commit 3 on)
     is on asv's own page for numpy.dot; the page written again from change points keeps only
     threads' own step (2x relative to numpy.dot from commit 6 on), with asv's fields."""
-    import os
-    import sys
-
     path, hashes = repo
     drift = np.where(np.arange(COMMITS) < 3, 1.0, 1.6)
     own = np.where(np.arange(COMMITS) < STEP_AT, 1.0, 2.0)
     _write_time_results(path / "results", hashes, list(10e-6 * drift), list(20e-6 * drift * own))
     branch = _git(path, "rev-parse", "--abbrev-ref", "HEAD").strip()
-    env = dict(os.environ, PYTHONPATH=str(Path(changes.__file__).resolve().parents[1]))
+    # The plugin found as in the repository ("." while asv imports plugins), no PYTHONPATH.
+    root = Path(changes.__file__).resolve().parents[1]
+    for package in ("benchtools", "benchmarks"):
+        (path / package).symlink_to(root / package)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
 
     def publish(plugins):
         (path / "asv.conf.json").write_text(json.dumps({
             "version": 1, "project": "p", "repo": ".", "branches": [branch],
             "results_dir": "results", "html_dir": "html", "plugins": plugins,
             "regressions_thresholds": {".*": 0.1}}))
-        subprocess.run([sys.executable, "-m", "asv", "publish"], cwd=path, env=env, check=True,
-                       capture_output=True, text=True)
+        # asv's own script, as users run it: "python -m asv" would put the cwd on sys.path
+        subprocess.run([str(Path(sys.executable).parent / "asv"), "publish"], cwd=path, env=env,
+                       check=True, capture_output=True, text=True)
         html = path / "html"
         regressions = json.loads((html / "regressions.json").read_text())["regressions"]
         revisions = json.loads((html / "index.json").read_text())["revision_to_hash"]

@@ -27,7 +27,7 @@ one call. A backend that does not exist at the commit measured is skipped
 from . import common
 
 #: numpy.dot, the splits, and in the ``full`` profile the peers (common.PEERS).
-IMPLS = common.time_dot_implementations()
+IMPLS = common.implementations_in()
 
 
 class TimeDot(common.Benchmark):

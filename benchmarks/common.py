@@ -330,7 +330,7 @@ PEER_PROFILES = ("full",)
 ALL_DTYPES = PROFILES["full"].dtypes
 
 
-def time_dot_implementations(profile_name=None):
+def implementations_in(profile_name=None):
     """The ``impl`` values of ``bench_dot.TimeDot`` in a profile (default: this run's)."""
     name = PROFILE if profile_name is None else profile_name
     return [NUMPY_DOT, *SPLITS, *(PEERS if name in PEER_PROFILES else ())]

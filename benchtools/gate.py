@@ -1,27 +1,44 @@
 """Regression gate: exit 1 when HEAD makes the futures split slower than BASE.
 
-Usage, from the repository root (where ``asv.conf.json`` is)::
+Usage, from the repository root::
 
-    python -m benchtools gate BASE HEAD [--factor 1.1] [--rounds 3] [--min-n 1e5]
-                              [--bench REGEX] [-E ENVIRONMENT] [--machine NAME]
-                              [--no-run] [--save FILE]
+    python -m benchtools gate BASE HEAD [--factor 1.1] [--min-n 1e5] [--bench REGEX]
+                              [--profile gate] [--python PATH] [--save FILE]
+    python -m benchtools gate BASE HEAD --no-run     # judge the values asv saved
 
-BASE and HEAD are any git names (``main``, ``HEAD~1``, a hash). A row is a
-split (``threads``, ``auto``, ``processes``), ``N``, ``workers`` and
-``dtype`` of ``bench_speedup.Speedup.track_speedup``: ``time(numpy.dot) /
-time(split)``, both timed in turn in one benchmark process, so that load on
-the machine cancels and a lower ratio at HEAD is a slower split. Each of
-``--rounds`` rounds runs asv at both commits in alternating order, in fresh
-benchmark processes, with the ``gate`` profile and one BLAS thread per
-process; :func:`judge` and :func:`to_confirm` decide. The rule, why it is
-so, and what it was measured to detect: ``docs/gate.md``.
+BASE and HEAD are any git names (``main``, ``HEAD~1``, a hash). The rows are
+the points of ``bench_speedup.Speedup`` in the ``gate`` profile (split
+``threads``, ``auto``, ``processes``; N 1e5 to 1e7; workers 1, 2, 4;
+float64 and int32) whose asv name matches ``--bench``.
 
-Exit status: 0, no row regressed (noisy rows are listed); 1, at least one
-row regressed; 2, the gate could not decide (unknown commit, asv failed
-before measuring, no row to judge, every row noisy).
+How it measures: both commits are built (``pip install --target``) and
+loaded side by side in one process, as the packages ``paralleldot_base``
+and ``paralleldot_head``; for each row, blocks of calls of each are timed
+in turn, in ABBA order, on the suite's seeded vectors
+(:mod:`benchtools._paired`). Both builds meet the same load, placement and
+memory bandwidth, pair by pair.
+
+How it decides, per row: batches of 8 ABBA pairs, each batch after both
+builds' pools and ``auto``'s choices were drawn anew; a batch's value is
+the median over its pairs of the log of HEAD's time over BASE's. From 8
+batches on, the Hodges-Lehmann estimate and signed-rank confidence
+interval of the batches' values (``--confidence``, 99%,
+:mod:`benchtools._stats`): entirely under ``log(--factor)``, ok; entirely
+over it, regressed; otherwise one more batch, up to the row's cap
+(``--max-batches``, ``--row-seconds``). When every row has had its turn,
+the undecided ones are measured further with the time the others left
+(``--total-seconds``, 9 minutes in all). A row still straddling the factor
+then is *undecided* and counts as missed, not as passed. Why this rule, and what it was
+measured to detect: ``docs/gate.md``.
+
+Exit status: 0, every row decided ok; 1, at least one row regressed;
+2, the gate could not measure (unknown commit, a build failed, no row);
+3, no row regressed but some are undecided (each undecided row is printed
+with what would decide it).
 """
 
 import json
+import math
 import os
 import re
 import shutil
@@ -29,22 +46,37 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
-from benchmarks.common import BLAS_THREAD_VARIABLES, PROFILE_ENV, SPLITS
+from benchmarks.common import BLAS_THREAD_VARIABLES, PROFILE_ENV, PROFILES, SPLITS
 
 from . import _asv, _fmt, _git
+from ._git import ROOT
 
-#: The benchmark whose rows are judged (its ``impl`` parameter is the split).
+#: The benchmark whose points are the rows (its ``impl`` parameter is the split).
 BENCHMARK = "bench_speedup.Speedup.track_speedup"
 #: Its parameters, in asv's order.
 PARAM_NAMES = ["impl", "N", "workers", "dtype"]
 DEFAULT_BENCH = rf"^{re.escape(BENCHMARK)}\('({'|'.join(SPLITS)})'"
 DEFAULT_FACTOR = 1.1
 DEFAULT_MIN_N = 1e5
-DEFAULT_ROUNDS = 3
-DEFAULT_CONFIRM = 1
 DEFAULT_PROFILE = "gate"
 DEFAULT_BLAS_THREADS = "1"
+DEFAULT_CONFIDENCE = 0.99
+#: Pairs of a batch (each batch gives one value: the median of its pairs).
+DEFAULT_BATCH = 8
+#: Batches before the first look: the fewest that bound a 99% interval.
+DEFAULT_MIN_BATCHES = 8
+DEFAULT_MAX_BATCHES = 40
+DEFAULT_ROW_SECONDS = 15.0
+#: Seconds for the whole measurement: what the rows leave goes to the undecided ones.
+DEFAULT_TOTAL_SECONDS = 540.0
+#: Seconds of calls in one block (one build's half of a pair).
+DEFAULT_BLOCK_SECONDS = 0.02
+#: The names the two builds are installed under, side by side.
+PACKAGES = {"base": "paralleldot_base", "head": "paralleldot_head"}
+
+EXIT_OK, EXIT_REGRESSED, EXIT_ERROR, EXIT_UNDECIDED = 0, 1, 2, 3
 
 
 def build_parser(p):
@@ -52,91 +84,261 @@ def build_parser(p):
     p.add_argument("base", help="the reference commit (any git name)")
     p.add_argument("head", help="the commit under test (any git name)")
     p.add_argument("--factor", type=float, default=DEFAULT_FACTOR,
-                   help="flag a row when its ratio at BASE / at HEAD exceeds this "
-                   "(default %(default)s)")
-    p.add_argument("--rounds", type=int, default=DEFAULT_ROUNDS,
-                   help="measurements of each commit, alternating (default %(default)s)")
-    p.add_argument("--confirm", type=int, default=DEFAULT_CONFIRM,
-                   help="measure flagged, noisy and borderline rows this many more "
-                   "times --rounds rounds (default %(default)s; 0: believe the first)")
+                   help="a row regressed when HEAD's time / BASE's exceeds this, with "
+                   "confidence (default %(default)s)")
     p.add_argument("--min-n", type=float, default=DEFAULT_MIN_N,
                    help="judge only rows with N >= this (default %(default)g)")
     p.add_argument("--bench", "-b", default=DEFAULT_BENCH,
-                   help="asv regex of the rows to run and judge (default %(default)r)")
+                   help="regex on the rows' asv names (default %(default)r)")
     p.add_argument("--profile", default=None,
-                   help=f"{PROFILE_ENV} for the run (default: the variable if set, "
-                   f"else {DEFAULT_PROFILE!r})")
-    p.add_argument("--environment", "-E", default=None,
-                   help="asv environment (name or spec); default: one virtualenv "
-                   "environment of the matrix, with this Python and the newest numpy")
-    p.add_argument("--machine", default=None, help="asv machine name")
-    p.add_argument("--config", default="asv.conf.json", help="asv configuration file")
-    p.add_argument("--no-run", action="store_true",
-                   help="do not measure: judge the values asv saved for both commits "
-                   "(one per commit)")
+                   help=f"the suite's profile whose grid gives the rows (default: "
+                   f"{PROFILE_ENV} if set, else {DEFAULT_PROFILE!r})")
+    p.add_argument("--python", default=sys.executable,
+                   help="the interpreter that builds and runs both commits, e.g. an asv "
+                   "environment's (default: this one)")
+    p.add_argument("--confidence", type=float, default=DEFAULT_CONFIDENCE,
+                   help="two-sided confidence of each row's interval (default %(default)s)")
+    p.add_argument("--max-batches", type=int, default=DEFAULT_MAX_BATCHES,
+                   help="most batches per row before it is called undecided (default %(default)s)")
+    p.add_argument("--row-seconds", type=float, default=DEFAULT_ROW_SECONDS,
+                   help="most seconds per row before it is called undecided (default %(default)s)")
+    p.add_argument("--total-seconds", type=float, default=DEFAULT_TOTAL_SECONDS,
+                   help="seconds for the whole measurement; the time the rows leave goes "
+                   "to measuring the undecided ones further (default %(default)s)")
+    p.add_argument("--block-seconds", type=float, default=DEFAULT_BLOCK_SECONDS,
+                   help="seconds of calls in each timed block (default %(default)s)")
     p.add_argument("--blas-threads", default=DEFAULT_BLAS_THREADS,
-                   help="OPENBLAS/OMP/MKL_NUM_THREADS of the benchmark processes "
-                   "(default %(default)s; 'default' leaves them unset)")
-    p.add_argument("--show-stderr", action="store_true", help="pass --show-stderr to asv run")
+                   help="BLAS thread caps of the measuring process (default %(default)s; "
+                   "'default' leaves them unset)")
     p.add_argument("--save", metavar="FILE", default=None,
-                   help="write every row's values of every round, and the verdicts, as JSON")
+                   help="write every row's batches of pairs and verdict as JSON")
+    p.add_argument("--no-run", action="store_true",
+                   help="do not measure: judge the track_speedup values asv saved for both "
+                   "commits (one per commit: a point comparison, not a test)")
+    p.add_argument("--environment", "-E", default=None,
+                   help="with --no-run: the asv environment whose results are read")
+    p.add_argument("--machine", default=None, help="with --no-run: the asv machine")
+    p.add_argument("--config", default=_asv.CONFIG, help="with --no-run: asv's configuration")
 
 
 def _check_args(args):
     """The message of the first invalid option, or None."""
     if args.factor <= 1:
         return f"--factor must be > 1, got {args.factor}"
-    if args.rounds < 1:
-        return f"--rounds must be >= 1, got {args.rounds}"
+    if not 0.5 <= args.confidence < 1:
+        return f"--confidence must be in [0.5, 1), got {args.confidence}"
+    if args.max_batches < DEFAULT_MIN_BATCHES:
+        return f"--max-batches must be >= {DEFAULT_MIN_BATCHES}, got {args.max_batches}"
+    if args.row_seconds <= 0 or args.block_seconds <= 0:
+        return "--row-seconds and --block-seconds must be > 0"
+    try:
+        re.compile(args.bench)
+    except re.error as exc:
+        return f"--bench is not a regular expression: {exc}"
     return None
 
 
 def _fail(message):
     print(f"gate: {message}", file=sys.stderr)
-    return 2
+    return EXIT_ERROR
 
 
-# --------------------------------------------------------------- asv pieces
+# ------------------------------------------------------------------ the rows
 
 
-def _commit(conf, name):
-    """The full hash of ``name`` in asv's repository; exits 2 when it names no commit."""
-    full = _git.rev_parse(name, cwd=conf.repo)
-    if full is None:
-        raise SystemExit(_fail(f"{name!r} is not a commit of {conf.repo}"))
-    return full
+def _asv_name(point):
+    """asv's name of a row: ``bench_speedup.Speedup.track_speedup('threads', 100000, 2, 'int32')``."""
+    return (f"{BENCHMARK}('{point['impl']}', {point['N']}, {point['workers']}, "
+            f"'{point['dtype']}')")
 
 
-def _asv_env(args):
-    """The environment of the gate's ``asv run``: the profile and the BLAS cap, for both commits."""
-    extra = {PROFILE_ENV: args.profile or os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE}
+def rows(profile, min_n, bench):
+    """The rows to judge: the profile's ``Speedup`` points with ``N >= min_n`` matching ``bench``.
+
+    Grouped by N and dtype (the measuring process keeps one size's vectors
+    at a time), then split and workers.
+    """
+    grid = PROFILES[profile]
+    pattern = re.compile(bench)
+    out = []
+    for n in sorted(grid.sizes):
+        for dtype in grid.dtypes:
+            for split in SPLITS:
+                for workers in grid.workers:
+                    point = {"impl": split, "N": n, "workers": workers, "dtype": dtype}
+                    if n >= min_n and pattern.search(_asv_name(point)):
+                        out.append({"split": split, "N": n, "workers": workers, "dtype": dtype})
+    return out
+
+
+def _key(row):
+    return row["split"], row["N"], row["workers"], row["dtype"]
+
+
+def _label(row):
+    return f"{row['split']} {_fmt.size(row['N'])} w{row['workers']} {row['dtype']}"
+
+
+# ------------------------------------------------------------------ building
+
+
+def _build(commit, name, lib, python):
+    """Install ``commit``'s package into ``lib`` as the package ``name``; raise on failure."""
+    work = tempfile.mkdtemp(prefix=f"gate-{name}-", dir=os.path.dirname(lib))
+    src, target = os.path.join(work, "src"), os.path.join(work, "target")
+    os.makedirs(src)
+    archive = subprocess.run(["git", "archive", "--format=tar", commit], cwd=ROOT,
+                             stdout=subprocess.PIPE, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", src], input=archive, check=True)
+    base_cmd = [python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-compile",
+                "--target", target, src]
+    proc = subprocess.run(base_cmd[:4] + ["--no-build-isolation"] + base_cmd[4:],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:  # no setuptools in that interpreter: let pip fetch it
+        proc = subprocess.run(base_cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"pip could not build {commit[:8]}:\n{proc.stderr[-3000:]}")
+    shutil.move(os.path.join(target, "paralleldot"), os.path.join(lib, name))
+    shutil.rmtree(work, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ measuring
+
+
+def _measure(args, base, head, todo, lib):
+    """Run :mod:`benchtools._paired` on both builds; yield each row's result as it comes."""
+    spec = {"rows": todo, "factor": args.factor, "confidence": args.confidence,
+            "batch": DEFAULT_BATCH, "min_batches": DEFAULT_MIN_BATCHES,
+            "max_batches": args.max_batches,
+            "block_seconds": args.block_seconds, "row_seconds": args.row_seconds,
+            "total_seconds": args.total_seconds}
+    spec_path = os.path.join(lib, "..", "spec.json")
+    with open(spec_path, "w") as f:
+        json.dump(spec, f)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [lib] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
     if args.blas_threads not in (None, "", "default"):
-        extra.update(dict.fromkeys(BLAS_THREAD_VARIABLES, str(args.blas_threads)))
-    return _asv.subprocess_env(extra)
-
-
-def _measure(args, order, env_name, bench):
-    """One ``asv run`` of ``bench`` at the commits of ``order``; its exit status."""
-    handle, hashfile = tempfile.mkstemp(prefix="gate-", suffix=".txt")
-    with os.fdopen(handle, "w") as f:
-        f.write("".join(f"{c}\n" for c in order))
-    cmd = [sys.executable, "-m", "asv", "--config", args.config, "run",
-           "--bench", bench, f"HASHFILE:{hashfile}"]
-    if env_name:
-        cmd += ["-E", env_name]
-    if args.machine:
-        cmd += ["--machine", args.machine]
-    if args.show_stderr:
-        cmd += ["--show-stderr"]
-    env = _asv_env(args)
-    shown = " ".join(f"{k}={env[k]}" for k in (PROFILE_ENV, *BLAS_THREAD_VARIABLES) if k in env)
-    print(f"gate: {shown} asv run --bench {bench!r} {' '.join(c[:8] for c in order)}",
-          flush=True)
+        env.update(dict.fromkeys(BLAS_THREAD_VARIABLES, str(args.blas_threads)))
+    proc = subprocess.Popen([args.python, "-m", "benchtools._paired", spec_path], cwd=ROOT,
+                            env=env, stdout=subprocess.PIPE, text=True)
     try:
-        return subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True).returncode
+        for line in proc.stdout:
+            if line.startswith("{"):
+                yield json.loads(line)
     finally:
-        os.unlink(hashfile)
+        if proc.wait() != 0:
+            raise RuntimeError(f"the measuring process exited {proc.returncode}")
+
+
+def _progress(i, total, result, started):
+    minutes, seconds = divmod(int(time.monotonic() - started), 60)
+    if result["verdict"] == "failed":
+        text = f"failed: {result['error']}"
+    else:
+        text = (f"{result['slowdown']:.3f}x [{result['low']:.3f}, {result['high']:.3f}] "
+                f"{result['batches']:>2} batches {result['seconds']:4.1f} s  {result['verdict']}")
+    count = "again" if result.get("again") else f"{i:>2}/{total}"
+    print(f"[{count} {minutes:2d}:{seconds:02d}] {_label(result):<28} {text}", flush=True)
+
+
+def _what_would_decide(row, factor):
+    """A sentence: how many batches would narrow the row's interval off the factor, if any."""
+    lo, hi, est = (math.log(row[k]) for k in ("low", "high", "slowdown"))
+    margin = abs(est - math.log(factor))
+    if not math.isfinite(lo) or not math.isfinite(hi):
+        return "too few batches for an interval: raise --row-seconds"
+    half = (hi - lo) / 2
+    if margin < half / 8:
+        return (f"its slowdown is the factor itself ({row['slowdown']:.3f}x): no number of "
+                "batches decides it; judge it against another --factor")
+    needed = int(math.ceil(row["batches"] * (half / margin) ** 2))
+    return (f"about {needed} batches would (--max-batches {needed}, --row-seconds "
+            f"{max(DEFAULT_ROW_SECONDS, row['seconds'] * needed / row['batches']):.0f}), "
+            "or a quieter machine")
+
+
+def _table(results):
+    header = ("split", "N", "workers", "dtype", "BASE us", "HEAD us", "HEAD/BASE",
+              "interval", "batches", "verdict")
+    return _fmt.plain(header, [
+        (r["split"], _fmt.size(r["N"]), r["workers"], r["dtype"],
+         *(("-", "-", "-", "-", "-", f"failed: {r['error']}") if r["verdict"] == "failed" else
+           (f"{r['base'] * 1e6:.1f}", f"{r['head'] * 1e6:.1f}", f"{r['slowdown']:.3f}",
+            f"[{r['low']:.3f}, {r['high']:.3f}]", r["batches"], r["verdict"])))
+        for r in results])
+
+
+def run_gate(args, base, head):
+    """Build, measure and judge; print the outcome; return the exit status."""
+    profile = args.profile or os.environ.get(PROFILE_ENV) or DEFAULT_PROFILE
+    if profile not in PROFILES:
+        return _fail(f"--profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+    todo = rows(profile, args.min_n, args.bench)
+    if not todo:
+        return _fail("no row to judge: check --bench, --min-n and --profile")
+    started = time.monotonic()
+    work = tempfile.mkdtemp(prefix="paralleldot-gate-")
+    lib = os.path.join(work, "lib")
+    os.makedirs(lib)
+    results = []
+    try:
+        for commit, name in ((base, PACKAGES["base"]), (head, PACKAGES["head"])):
+            try:
+                _build(commit, name, lib, args.python)
+            except (RuntimeError, subprocess.CalledProcessError, OSError) as exc:
+                return _fail(f"building {commit[:8]} failed: {exc}")
+        print(f"gate: built BASE {base[:8]} and HEAD {head[:8]} in "
+              f"{time.monotonic() - started:.0f} s; {len(todo)} rows of the {profile!r} profile, "
+              f"factor {args.factor:g}, {args.confidence:.0%} intervals", flush=True)
+        try:
+            by_row = {}
+            for result in _measure(args, base, head, todo, lib):
+                by_row[_key(result)] = result
+                _progress(len(by_row), len(todo), result, started)
+            results = [by_row[_key(r)] for r in todo if _key(r) in by_row]
+        except RuntimeError as exc:
+            return _fail(f"{exc} after {len(results)} of {len(todo)} rows")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return _report(args, base, head, results, time.monotonic() - started)
+
+
+def _report(args, base, head, results, seconds):
+    if args.save:
+        with open(args.save, "w") as f:
+            json.dump({"base": base, "head": head, "factor": args.factor,
+                       "confidence": args.confidence, "seconds": seconds, "rows": results},
+                      f, indent=1)
+    regressed = [r for r in results if r["verdict"] in ("regressed", "failed")]
+    undecided = [r for r in results if r["verdict"] == "undecided"]
+    print(f"\ngate: BASE {base[:8]} ({args.base}) -> HEAD {head[:8]} ({args.head}): "
+          f"HEAD's time / BASE's per row, Hodges-Lehmann estimate and "
+          f"{args.confidence:.0%} signed-rank interval over batches of ABBA pairs in one "
+          "process; "
+          f"{seconds:.0f} s")
+    print(_table(results))
+    if undecided:
+        print(f"\nUNDECIDED: {len(undecided)} of {len(results)} rows: their interval contains "
+              f"{args.factor:g}, so they neither pass nor fail (missed, not passed):")
+        for r in undecided:
+            print(f"  {_label(r)}: {r['slowdown']:.3f}x [{r['low']:.3f}, {r['high']:.3f}] after "
+                  f"{r['batches']} batches; {_what_would_decide(r, args.factor)}")
+    if regressed:
+        print(f"\nREGRESSED: {len(regressed)} of {len(results)} rows slower by more than "
+              f"{args.factor:g}x with {args.confidence:.0%} confidence (or failing at HEAD):")
+        for r in regressed:
+            detail = r.get("error") or f"{r['slowdown']:.3f}x [{r['low']:.3f}, {r['high']:.3f}]"
+            print(f"  {_label(r)}: {detail}")
+        return EXIT_REGRESSED
+    if undecided:
+        print(f"gate: no row regressed, {len(undecided)} undecided (exit {EXIT_UNDECIDED})")
+        return EXIT_UNDECIDED
+    print(f"gate: OK, every one of the {len(results)} rows is under {args.factor:g}x "
+          "with confidence")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------ --no-run: asv's values
 
 
 def read_rows(conf, machine, commit, env_name, bench_re, min_n):
@@ -156,16 +358,6 @@ def read_rows(conf, machine, commit, env_name, bench_re, min_n):
                 continue
             rows[(p["impl"], p["N"], p["workers"], p["dtype"], result.env_name)] = value
     return rows
-
-
-def _asv_name(point):
-    """asv's name of a row: ``bench_speedup.Speedup.track_speedup('threads', 100000, 2, 'int32')``."""
-    return (f"{BENCHMARK}('{point['impl']}', {point['N']}, {point['workers']}, "
-            f"'{point['dtype']}')")
-
-
-def _isna(x):
-    return not _fmt.ok(x)
 
 
 def _spread(values):
@@ -195,17 +387,17 @@ def judge(samples, factor):
         row = {"split": split, "N": n, "workers": workers, "dtype": dtype, "env": env,
                "before": None, "after": None, "slowdown": None, "spread": None,
                "rounds": (len(base), len(head)), "reason": ""}
-        base = [v for v in base if not _isna(v)]
+        base = [v for v in base if _fmt.ok(v)]
         if not base:
             continue  # skipped or failed at BASE: nothing to compare with
         row["before"] = statistics.median(base)
         if any(v is None for v in head):
             row["reason"] = "fails at HEAD"
             regressed.append(row)
-        elif not head or all(_isna(v) for v in head):
+        elif not head or not any(_fmt.ok(v) for v in head):
             continue  # skipped at HEAD
         else:
-            head = [v for v in head if not _isna(v)]
+            head = [v for v in head if _fmt.ok(v)]
             row["after"] = statistics.median(head)
             row["slowdown"] = row["before"] / row["after"]
             row["spread"] = max(_spread(base), _spread(head))
@@ -226,174 +418,51 @@ def judge(samples, factor):
     return judged, regressed, noisy
 
 
-def to_confirm(judged, regressed, noisy, factor):
-    """Rows to measure again: regressed, noisy, and borderline OK rows.
-
-    An OK row is borderline when its slowdown stretched by its spread
-    (``slowdown x spread``) is more than halfway, on a log scale, to the
-    factor (``sqrt(factor)``): it may be a real slowdown of about the factor
-    that its first rounds read low; its new rounds decide. An OK row that
-    reads *faster* at HEAD by more than ``sqrt(factor)`` is measured again
-    too: a split whose value flips between two modes from one benchmark
-    process to the next (``auto`` choosing numpy.dot in one and threads in
-    another) can show a real slowdown as a speedup on three rounds, with its
-    one round in the slow mode left out of the spread. Rows are returned in
-    ``judged``'s order.
-    """
-    undecided = {_key(r) for r in regressed + noisy}
-    return [r for r in judged
-            if _key(r) in undecided
-            or (r["slowdown"] is not None
-                and (r["slowdown"] * r["spread"] > factor ** 0.5
-                     or r["slowdown"] < factor ** -0.5))]
-
-
-def _key(row):
-    """The key of a row in the samples: split, N, workers, dtype, environment."""
-    return row["split"], row["N"], row["workers"], row["dtype"], row["env"]
-
-
-def _row_regex(rows):
-    """An asv --bench regex selecting exactly these rows."""
-    return "|".join(
-        "^" + re.escape(_asv_name({"impl": r["split"], "N": r["N"], "workers": r["workers"],
-                                   "dtype": r["dtype"]})) + "$"
-        for r in rows)
-
-
-def _print_table(rows, title):
+def _print_judged(rows_, title):
     print(title)
-    header = ("split", "N", "workers", "dtype", "before", "after", "slowdown", "spread",
-              "rounds", "")
+    header = ("split", "N", "workers", "dtype", "before", "after", "slowdown", "")
     print(_fmt.plain(header, [
         (r["split"], _fmt.size(r["N"]), r["workers"], r["dtype"],
          "-" if r["before"] is None else f"{r['before']:.3g}",
          "failed" if r["after"] is None else f"{r['after']:.3g}",
-         "-" if r["slowdown"] is None else f"{r['slowdown']:.2f}",
-         "-" if r["spread"] is None else f"{r['spread']:.2f}",
-         f"{r['rounds'][0]}+{r['rounds'][1]}", r["reason"])
-        for r in rows]))
+         "-" if r["slowdown"] is None else f"{r['slowdown']:.2f}", r["reason"])
+        for r in rows_]))
 
 
-def _collect(args, conf, machine, base, head, env_filter, env_name, bench, rounds, samples):
-    """Run ``rounds`` alternating rounds of ``bench``; add each round's values to ``samples``."""
-    bench_re = re.compile(bench)
-    for r in range(rounds):
-        order = [base, head] if r % 2 == 0 else [head, base]
-        rc = _measure(args, order, env_name, bench)
-        if rc not in (0, 2):
-            return rc
-        try:
-            found = _asv.choose_machine(conf.results_dir, machine, [base, head])
-        except SystemExit:
-            return 2
-        b = read_rows(conf, found, base, env_filter, bench_re, args.min_n)
-        h = read_rows(conf, found, head, env_filter, bench_re, args.min_n)
-        for key in set(b) | set(h):
-            pair = samples.setdefault(key, ([], []))
-            if key in b:
-                pair[0].append(b[key])
-            if key in h:
-                pair[1].append(h[key])
-    return 0
-
-
-def _save(path, base, head, args, samples, judged, regressed, noisy):
-    """Write the rounds and the verdicts to ``path`` (JSON), for experiments."""
-    def name(key):
-        return "/".join(str(k) for k in key[:4])
-
-    data = {
-        "base": base, "head": head, "factor": args.factor, "rounds": args.rounds,
-        "samples": {name(k): {"base": b, "head": h} for k, (b, h) in samples.items()},
-        "judged": [dict(r, rounds=list(r["rounds"])) for r in judged],
-        "regressed": [name(_key(r)) for r in regressed],
-        "noisy": [name(_key(r)) for r in noisy],
-    }
-    with open(path, "w") as f:
-        json.dump(data, f, indent=1)
+def judge_saved(args, base, head):
+    """``--no-run``: one asv value per commit and row, compared point to point."""
+    conf = _asv.load_config(args.config)
+    try:
+        machine = _asv.choose_machine(conf.results_dir, args.machine, [base, head])
+    except SystemExit as exc:
+        return _fail(str(exc))
+    env_filter = args.environment if args.environment and ":" not in args.environment else None
+    bench_re = re.compile(args.bench)
+    b = read_rows(conf, machine, base, env_filter, bench_re, args.min_n)
+    h = read_rows(conf, machine, head, env_filter, bench_re, args.min_n)
+    judged, regressed, _ = judge({k: ([b[k]], [h[k]] if k in h else []) for k in b}, args.factor)
+    if not judged:
+        return _fail("no row to judge in asv's results (check --bench, --min-n, -E)")
+    judged.sort(key=lambda r: (r["split"], r["dtype"], r["N"], r["workers"]))
+    _print_judged(judged, f"gate --no-run: numpy.dot time / split time as asv saved it "
+                  f"(one value per commit: a point comparison, not a test), factor {args.factor:g}:")
+    if regressed:
+        _print_judged(regressed, f"\nREGRESSED: {len(regressed)} of {len(judged)} rows:")
+        return EXIT_REGRESSED
+    return EXIT_OK
 
 
 def main(args):
-    """Run the gate for the parsed ``args``; return the exit status (0, 1 or 2)."""
+    """Run the gate for the parsed ``args``; return the exit status."""
     problem = _check_args(args)
     if problem:
         return _fail(problem)
     if shutil.which("git") is None:
         return _fail("git is not installed")
-    try:
-        re.compile(args.bench)
-    except re.error as exc:
-        return _fail(f"--bench is not a regular expression: {exc}")
-    if not os.path.isfile(args.config):
-        return _fail(f"no {args.config} here: run the gate from the repository root")
-    conf = _asv.load_config(args.config)
-    try:
-        base, head = _commit(conf, args.base), _commit(conf, args.head)
-    except SystemExit as exc:
-        return exc.code
-    env_name = args.environment or _asv.default_environment(conf)
-    # A spec such as "virtualenv:3.11" is not a name: results of every
-    # environment it selects are judged.
-    env_filter = env_name if env_name and ":" not in env_name else None
-
-    samples = {}
+    base, head = _git.rev_parse(args.base), _git.rev_parse(args.head)
+    for given, full in ((args.base, base), (args.head, head)):
+        if full is None:
+            return _fail(f"{given!r} is not a commit of {ROOT}")
     if args.no_run:
-        try:
-            machine = _asv.choose_machine(conf.results_dir, args.machine, [base, head])
-        except SystemExit as exc:
-            return _fail(str(exc))
-        bench_re = re.compile(args.bench)
-        b = read_rows(conf, machine, base, env_filter, bench_re, args.min_n)
-        h = read_rows(conf, machine, head, env_filter, bench_re, args.min_n)
-        samples = {k: ([b[k]], [h[k]] if k in h else []) for k in b}
-    else:
-        rc = _collect(args, conf, args.machine, base, head, env_filter, env_name,
-                      args.bench, args.rounds, samples)
-        if rc != 0:
-            return _fail(f"asv run exited {rc} (a build failed?) or left no results")
-    judged, regressed, noisy = judge(samples, args.factor)
-    for attempt in range(0 if args.no_run else args.confirm):
-        undecided = to_confirm(judged, regressed, noisy, args.factor)
-        if not undecided:
-            break
-        borderline = len(undecided) - len(regressed) - len(noisy)
-        print(f"\ngate: {len(regressed)} row(s) flagged, {len(noisy)} noisy, {borderline} OK "
-              f"but with slowdown x spread above {args.factor ** 0.5:.3f}x; measuring them {args.rounds} more "
-              f"times ({attempt + 1}/{args.confirm})", flush=True)
-        again_keys = {_key(r) for r in undecided}
-        rc = _collect(args, conf, args.machine, base, head, env_filter, env_name,
-                      _row_regex(undecided), args.rounds, samples)
-        if rc != 0:
-            return _fail(f"asv run exited {rc} while confirming")
-        again_judged, regressed, noisy = judge({k: samples[k] for k in again_keys}, args.factor)
-        judged = [r for r in judged if _key(r) not in again_keys] + again_judged
-    if args.save:
-        _save(args.save, base, head, args, samples, judged, regressed, noisy)
-    print()
-    print(f"gate: BASE {base[:8]} ({args.base}) -> HEAD {head[:8]} ({args.head}): "
-          f"numpy.dot time / split time, median of the rounds, factor {args.factor:g}, "
-          f"N >= {args.min_n:g}")
-    if not judged:
-        return _fail("no row to judge (no benchmark matched, or every point was "
-                     "skipped: check --bench, --min-n and the profile)")
-    judged.sort(key=lambda r: (r["split"], r["dtype"], r["N"], r["workers"]))
-    _print_table(judged, f"{len(judged)} rows judged (before, after: numpy.dot time / split "
-                 "time, median of the rounds; slowdown: before / after; spread: of the rounds "
-                 "of a commit, its slowest round left out):")
-    print()
-    if noisy:
-        _print_table(noisy, f"NOISY: {len(noisy)} of {len(judged)} rows whose rounds spread "
-                     f"more than {args.factor:g}x or than their slowdown: not judged "
-                     "(more --rounds, or an idle machine, may decide them):")
-        print()
-    if regressed:
-        _print_table(regressed, f"REGRESSED: {len(regressed)} of {len(judged)} rows got "
-                     f"slower by more than {args.factor:g}x and their spread:")
-        return 1
-    if len(noisy) == len(judged):
-        return _fail("every row is noisy: nothing could be decided")
-    print(f"gate: OK, no row slower by more than {args.factor:g}x"
-          + (f" ({len(noisy)} noisy rows not judged)" if noisy else ""))
-    return 0
-
+        return judge_saved(args, base, head)
+    return run_gate(args, base, head)

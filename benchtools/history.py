@@ -5,6 +5,8 @@ Usage (``scripts/bench.sh`` runs ``run``; it also sets up the environment)::
     python -m benchtools history commits            # the commits measured, with what each brought
     python -m benchtools history run -E ENV [-E ENV] [ASV RUN ARGS...]
     python -m benchtools history spread [--env PART] [--machine NAME]
+    python -m benchtools history changes [--env PART] [--machine NAME] [--html PATH]
+    python -m benchtools history check              # set aside result files asv cannot read
 
 Which commits
 -------------
@@ -26,6 +28,16 @@ per chunk | py3.10-numpy1.26.4``), how many remain, the time taken, and
 the output of any benchmark that failed. Skipped parameter combinations
 (a backend that a commit does not have yet) are results, not news: they
 stay in the log.
+
+Killed at any moment
+--------------------
+asv saves one result file per commit and environment, after all its
+benchmarks ran; ``run`` has asv write it atomically (:mod:`benchtools._atomic`),
+so a kill (Ctrl-C, SIGKILL) loses the commit and environment in flight and
+nothing else, and a rerun measures what is missing. Before it runs asv,
+``run`` sets aside any result file that does not parse (``check``: renamed
+``*.json.unreadable``, named on the terminal), which asv would otherwise stop
+on when it measures that commit again.
 
 The noise floor
 ---------------
@@ -61,10 +73,25 @@ PACKAGE_PATHS = ("paralleldot", "pyproject.toml")
 #: always among them.
 NEWER = 1
 LOG_NAME = "history.log"
+#: The benchmark that times numpy.dot beside the splits: one of its ``impl`` values is a control.
+SIDE_BY_SIDE = "bench_dot.TimeDot.time_dot"
 #: The control series: benchmark -> the implementation it is (None: its ``impl`` parameter).
-CONTROL_BENCHMARKS = {"bench_dot.TimeDot.time_dot": None,
+CONTROL_BENCHMARKS = {SIDE_BY_SIDE: None,
                       "bench_dot.PerCallPool.time_per_call_pool": PER_CALL_POOL}
 CONTROLS = (NUMPY_DOT, PER_CALL_POOL)
+
+
+def control_impl(name, impl=None):
+    """The control that benchmark ``name`` measures at parameter ``impl``, or None.
+
+    ``impl`` is the point's ``impl`` value (unquoted), for a benchmark that
+    has one; a point of any other series gives None.
+    """
+    if name not in CONTROL_BENCHMARKS:
+        return None
+    control = CONTROL_BENCHMARKS[name] or impl
+    return control if control in CONTROLS else None
+
 #: asv run options that take a value (to find a commit range among the arguments).
 _VALUED = {"-b", "--bench", "-a", "--attribute", "-E", "--environment", "--python",
            "-m", "--machine", "-s", "--steps", "--date-period", "--cpu-affinity",
@@ -133,14 +160,20 @@ def _has_range(asv_args):
 # --- asv, with a progress a person can follow ---------------------------------------
 
 
-def _measured(results_dir, machine, pairs):
-    """The (commit, environment) pairs whose results hold every benchmark at its version."""
+def _measured(results_dir, machine, pairs, bench=()):
+    """The (commit, environment) pairs whose results hold every benchmark at its version.
+
+    ``bench``: the ``--bench`` regular expressions of the run (asv's
+    ``re.search`` on the name); only those benchmarks count then.
+    """
     try:
         benchmarks = _asv.load_benchmarks(results_dir)
     except ValueError:
         benchmarks = None
     if benchmarks is None:
         return set()
+    if bench:
+        benchmarks = {k: b for k, b in benchmarks.items() if any(re.search(r, k) for r in bench)}
     from asv.results import get_filename
 
     done = set()
@@ -169,6 +202,13 @@ def _environments(asv_args):
     return _asv.environment_names(conf, specs), conf
 
 
+def _bench_regexes(asv_args):
+    """The ``-b``/``--bench`` values among the asv run arguments."""
+    found = [a.split("=", 1)[1] for a in asv_args if a.startswith("--bench=")]
+    found += [b for a, b in zip(asv_args, asv_args[1:]) if a in ("-b", "--bench")]
+    return found
+
+
 def _machine_name(asv_args):
     for a, b in zip(asv_args, asv_args[1:]):
         if a in ("-m", "--machine"):
@@ -185,6 +225,7 @@ def run(asv_args, log_dir=None):
     log_dir = log_dir or conf.results_dir
     os.makedirs(log_dir, exist_ok=True)
     log_path = os.path.join(log_dir, LOG_NAME)
+    print_checked(check_results(conf.results_dir))
     labels = {}
     extra = []
     if _has_range(asv_args):
@@ -196,7 +237,7 @@ def run(asv_args, log_dir=None):
         labels = {h: label for h, label in commits}
         machine = _machine_name(asv_args)
         pairs = list(itertools.product([h for h, _ in commits], envs))
-        done = _measured(conf.results_dir, machine, pairs)
+        done = _measured(conf.results_dir, machine, pairs, _bench_regexes(asv_args))
         planned = len(pairs) - len(done)
         handle, hashfile = tempfile.mkstemp(prefix="paralleldot-history-", suffix=".txt")
         with os.fdopen(handle, "w") as f:
@@ -206,15 +247,85 @@ def run(asv_args, log_dir=None):
               f"({', '.join(_asv.short_env(e) for e in envs)}); "
               f"{len(done)} already measured, {planned} to run", flush=True)
     print(f"history: asv's output goes to {os.path.relpath(log_path)}", flush=True)
-    cmd = [sys.executable, "-m", "asv", "run", "--show-stderr", *asv_args, *extra]
-    status = _follow(cmd, log_path, labels, planned, started)
-    if extra:
-        os.unlink(extra[0].split(":", 1)[1])
+    # asv through benchtools._atomic: its result files are written atomically.
+    cmd = [sys.executable, "-m", "benchtools._atomic", "run", "--show-stderr", *asv_args, *extra]
+    try:
+        status = _follow(cmd, log_path, labels, planned, started)
+    finally:
+        if extra:
+            os.unlink(extra[0].split(":", 1)[1])
     return status
 
 
+# --- result files asv cannot read -----------------------------------------------
+
+#: The suffix given to a result file that does not parse (asv reads ``*.json`` only).
+UNREADABLE_SUFFIX = ".unreadable"
+
+
+def check_results(results_dir):
+    """Set aside the JSON files of ``results_dir`` that do not parse; return what was done.
+
+    A truncated result file (a run killed while asv wrote it, before
+    :mod:`benchtools._atomic`) makes ``asv run`` stop when it measures that
+    commit and environment again; an unreadable ``benchmarks.json`` stops
+    ``asv publish``. Each is renamed ``<name>.json.unreadable`` (numbered if
+    that exists): asv then measures that commit and environment again, and
+    the bytes stay for a person to look at. Temporary files of an atomic
+    write that never finished (``*.partial``) are removed.
+
+    Returns
+    -------
+    list of (str, str)
+        ``(path, what happened)`` per file set aside or removed.
+    """
+    from ._atomic import PARTIAL_SUFFIX
+
+    done = []
+    if not os.path.isdir(results_dir):
+        return done
+    for root, _, files in os.walk(results_dir):
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            if name.endswith(PARTIAL_SUFFIX):
+                os.unlink(path)
+                done.append((path, "removed (an unfinished write)"))
+                continue
+            if not name.endswith(".json"):
+                continue
+            try:
+                with open(path, encoding="utf-8") as f:
+                    json.load(f)
+                continue
+            except ValueError:  # JSONDecodeError, UnicodeDecodeError
+                pass
+            except OSError:
+                continue
+            target = path + UNREADABLE_SUFFIX
+            number = 1
+            while os.path.exists(target):
+                number += 1
+                target = f"{path}{UNREADABLE_SUFFIX}.{number}"
+            os.replace(path, target)
+            done.append((path, f"does not parse as JSON: set aside as {os.path.basename(target)}"))
+    return done
+
+
+def print_checked(done):
+    for path, what in done:
+        print(f"history: {os.path.relpath(path)} {what}", flush=True)
+    if any(what.startswith("does not parse") for _, what in done):
+        print("history: the commits and environments of those files will be measured again",
+              flush=True)
+
+
 def _follow(cmd, log_path, labels, planned, started):
-    """Run ``cmd``, write its output to ``log_path``, print one line per commit x environment."""
+    """Run ``cmd``, write its output to ``log_path``, print one line per commit x environment.
+
+    Ctrl-C (SIGINT) reaches asv too (the terminal sends it to the whole
+    process group; it is passed on when only this process got it): asv stops
+    without saving the commit and environment in flight, and this returns 130.
+    """
     commit = None
     count = 0
     failed = []
@@ -223,34 +334,40 @@ def _follow(cmd, log_path, labels, planned, started):
         log.write("$ " + " ".join(cmd) + "\n")
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, text=True, bufsize=1)
-        for line in proc.stdout:
-            log.write(line)
-            log.flush()
-            found = re.search(r"For \S+ commit ([0-9a-f]{6,})", line)
-            if found:
-                commit = found.group(1)
-                continue
-            found = re.search(r"·· (Building for|Benchmarking) (\S+)", line)
-            if found and found.group(1) == "Benchmarking":
-                count += 1
-                label = next((v for k, v in labels.items() if commit and k.startswith(commit)), "")
-                total = f"/{planned}" if planned else ""
-                minutes, seconds = divmod(int(time.monotonic() - started), 60)
-                print(f"[{count:>2}{total} {minutes:2d}:{seconds:02d}] {commit[:8] if commit else '?'}"
-                      f" {label[:44]:<44} | {_asv.short_env(found.group(2))}", flush=True)
-                continue
-            found = re.search(r"··· (\S+)\s+failed\s*$", line)
-            if found:
-                failed.append(f"{commit[:8] if commit else '?'} {found.group(1)}")
-                block = [line.rstrip()]
-                continue
-            if block is not None:
-                if re.search(r"··· \S+\s+(ok|failed|skipped)\s*$", line) or "·· Benchmarking" in line:
-                    _show_failure(block, log_path)
-                    block = None
-                else:
-                    block.append(line.rstrip())
-        status = proc.wait()
+        try:
+            for line in proc.stdout:
+                log.write(line)
+                log.flush()
+                found = re.search(r"For \S+ commit ([0-9a-f]{6,})", line)
+                if found:
+                    commit = found.group(1)
+                    continue
+                found = re.search(r"·· (Building for|Benchmarking) (\S+)", line)
+                if found and found.group(1) == "Benchmarking":
+                    count += 1
+                    label = next((v for k, v in labels.items() if commit and k.startswith(commit)), "")
+                    total = f"/{planned}" if planned else ""
+                    minutes, seconds = divmod(int(time.monotonic() - started), 60)
+                    print(f"[{count:>2}{total} {minutes:2d}:{seconds:02d}] {commit[:8] if commit else '?'}"
+                          f" {label[:44]:<44} | {_asv.short_env(found.group(2))}", flush=True)
+                    continue
+                found = re.search(r"··· (\S+)\s+failed\s*$", line)
+                if found:
+                    failed.append(f"{commit[:8] if commit else '?'} {found.group(1)}")
+                    block = [line.rstrip()]
+                    continue
+                if block is not None:
+                    if re.search(r"··· \S+\s+(ok|failed|skipped)\s*$", line) or "·· Benchmarking" in line:
+                        _show_failure(block, log_path)
+                        block = None
+                    else:
+                        block.append(line.rstrip())
+            status = proc.wait()
+        except KeyboardInterrupt:
+            status = _interrupt(proc, log)
+            print(f"history: interrupted; asv exited {status}. What was measured is kept: "
+                  "run the same command again to measure the rest", flush=True)
+            return 130
     if block:
         _show_failure(block, log_path)
     minutes, seconds = divmod(int(time.monotonic() - started), 60)
@@ -258,6 +375,29 @@ def _follow(cmd, log_path, labels, planned, started):
           f"asv exited {status}" + (f"; failed: {', '.join(failed)}" if failed else ""),
           flush=True)
     return status
+
+
+def _interrupt(proc, log, grace=30):
+    """Pass SIGINT on to asv, log the rest of its output, wait for it (kill it after ``grace`` s)."""
+    import signal
+
+    try:
+        rest, _ = proc.communicate(timeout=2)  # it got the terminal's SIGINT too
+        log.write(rest or "")
+        return proc.returncode
+    except subprocess.TimeoutExpired:
+        pass
+    try:
+        proc.send_signal(signal.SIGINT)
+    except OSError:
+        pass
+    try:
+        rest, _ = proc.communicate(timeout=grace)
+        log.write(rest or "")
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):
+        proc.kill()
+        proc.wait()
+    return proc.returncode
 
 
 def _show_failure(block, log_path, lines=12):
@@ -287,18 +427,19 @@ def spread(results_dir, machine=None, env_part=None, min_n=10**5):
         if env_part and env_part not in result.env_name:
             continue
         current = result.get_result_keys(benchmarks)
-        for name, impl in CONTROL_BENCHMARKS.items():
+        for name in CONTROL_BENCHMARKS:
             if name not in current:
                 continue
             for point, value in _asv.points(result, name, benchmarks[name]["param_names"]):
-                if not _fmt.ok(value) or point.get("dtype", "float64") != "float64":
+                impl = control_impl(name, point.get("impl"))
+                if impl is None or not _fmt.ok(value) or point.get("dtype", "float64") != "float64":
                     continue
-                key = (result.env_name, impl or point["impl"], point["N"], point["workers"])
+                key = (result.env_name, impl, point["N"], point["workers"])
                 values.setdefault(key, {})[result.commit_hash] = value
     out = {}
     for (env, impl, n, workers), by_commit in values.items():
         top = max(w for e, i, m, w in values if e == env and i == impl and m == n)
-        if impl in CONTROLS and n >= min_n and workers == top and len(by_commit) > 1:
+        if n >= min_n and workers == top and len(by_commit) > 1:
             out[(env, impl, n)] = (max(by_commit.values()) / min(by_commit.values()),
                                    len(by_commit), workers)
     return out
@@ -333,6 +474,21 @@ def build_parser(parser):
     p_spread.add_argument("--results", default=None, help="asv results directory")
     p_spread.add_argument("--machine", default=None)
     p_spread.add_argument("--env", default=None, help="a part of the environment name")
+    p_changes = sub.add_parser(
+        "changes", help="the commits at which numpy.dot time / split time stepped "
+        "(track_speedup, per environment, split, N, workers, dtype; apache-otava)")
+    p_changes.add_argument("--results", default=None, help="asv results directory")
+    p_changes.add_argument("--machine", default=None, help="default: every machine with results")
+    p_changes.add_argument("--env", default=None, help="a part of the environment name")
+    p_changes.add_argument("--max-pvalue", type=float, default=None,
+                           help="keep change points whose t-test p-value is below this (0.001)")
+    p_changes.add_argument("--min-step", type=float, default=None,
+                           help="keep steps of at least this ratio, either way (1.1)")
+    p_changes.add_argument("--html", default=None, metavar="PATH",
+                           help="also write the table as a static HTML page")
+    p_check = sub.add_parser("check", help="set aside result files that do not parse "
+                             "(a run killed while asv wrote them)")
+    p_check.add_argument("--results", default=None, help="asv results directory")
 
 
 def main(args):
@@ -344,5 +500,37 @@ def main(args):
             print(h[:8], label)
         return 0
     results = args.results or _asv.results_dir(os.path.join(ROOT, _asv.CONFIG))
+    if args.history_command == "check":
+        done = check_results(results)
+        print_checked(done)
+        if not done:
+            print(f"history: every JSON file of {os.path.relpath(results)} parses")
+        return 0
+    if args.history_command == "changes":
+        return print_changes(results, args)
     print_spread(spread(results, args.machine, args.env))
+    return 0
+
+
+def print_changes(results, args):
+    """``history changes``: the change points of the paired ratio, printed (and as a page)."""
+    from . import changes
+
+    try:
+        reports = changes.find_changes(
+            results, args.machine, args.env,
+            changes.MAX_PVALUE if args.max_pvalue is None else args.max_pvalue,
+            changes.MIN_STEP if args.min_step is None else args.min_step)
+    except ImportError as exc:
+        print(f"history: change points need apache-otava ({exc}): pip install -e '.[bench]'")
+        return 1
+    if not reports:
+        print(f"history: no results in {results} yet: no change points")
+    for report in reports:
+        print(changes.format_report(report))
+    if args.html:
+        os.makedirs(os.path.dirname(os.path.abspath(args.html)), exist_ok=True)
+        with open(args.html, "w", encoding="utf-8") as f:
+            f.write(changes.html_page(reports))
+        print(f"history: change points written to {args.html}")
     return 0

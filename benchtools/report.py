@@ -3,97 +3,30 @@
 The sphinx-gallery example this project grew from ended with a table (rows
 ``N``, columns ``numpy.dot`` and ``futures``) and a log-log plot titled
 "Parallel / numpy dot", for float64 vectors. This command writes the same
-report for each dtype measured, in two modes.
+report for each dtype, in two modes::
 
-``from-asv`` reads what ``asv run`` stored::
+    python -m benchtools report from-asv [--results DIR] [--machine M] [--commit C] [--env E]
+                                         [--bench REGEX] [--dtype ...] [--workers ...]
+                                         [--speedup-workers K] [--out docs/asv]
+    python -m benchtools report direct [--sizes 1e5 1e6 1e7 1e8] [--workers 2] [--dtypes ...]
+                                       [--impl ...] [--repeat 10] [--number 50] [--warmup 1]
+                                       [--stat average] [--out docs/direct]
 
-    python -m benchtools report from-asv [--results results] [--machine M] [--commit HASH]
-                                    [--env NAME] [--bench REGEX] [--dtype float64 int32]
-                                    [--workers 2] [--speedup-workers 2] [--out docs/asv]
-
-- ``--results`` defaults to ``results_dir`` of ``asv.conf.json`` (or ``results``);
-- ``--machine`` may be left out when ``results/`` holds one machine;
-- ``--commit`` is a hash prefix or a git ref (default: the newest commit with
-  results, by commit date, for that machine);
-- ``--env`` is an environment name or a unique part of one (e.g.
-  ``py3.12-numpy2.4.6``); it may be left out when the commit has results for
-  one environment only, otherwise the error lists them;
-- ``--bench`` selects the ``time_`` benchmarks (default ``^bench_dot\\.``);
-- ``--dtype`` keeps these dtypes (default: every dtype with results);
-- ``--workers`` keeps these worker counts in the tables (default: all).
-
-It reads two layouts of the ``time_`` benchmarks:
-
-- the suite's ``bench_dot.TimeDot.time_dot``, parameters ``impl``, ``N``,
-  ``workers``, ``dtype``: the implementation and the dtype are parameters
-  (asv stores them as their repr, ``"'numpy.dot'"``, ``"'float64'"``);
-- the earlier one class per implementation (``bench_dot.NumpyDot.time_numpy_dot``,
-  ``bench_dot.Threads.time_threads``, ...), parameters ``N`` and
-  ``workers``: the implementation is the method's name, the dtype float64.
-
-It writes into ``--out``:
-
-- ``report.md``: provenance (machine, commit, dates, environment, benchmark
-  versions), then one table per dtype, then -- when the results hold
-  ``track_crossover`` -- the crossover size per dtype and workers;
-- ``report.csv``: the tables at full precision, one row per dtype and ``N``
-  (a ``dtype`` column first);
-- ``loglog.png``: one panel per dtype, seconds against ``N``, log-log, one
-  line per implementation and workers (the example's plot, per dtype);
-- ``speedup_by_commit.png``: ``numpy.dot`` time / split time at
-  ``--speedup-workers`` across every commit with results for that machine and
-  environment: a grid of panels, one row per dtype and one column per split,
-  one line per ``N``.
-
-Table (one per dtype): one row per ``N`` that has a result, one column per
-implementation and workers (``threads w=2``: ``impl='threads'``,
-``workers=2``), values in seconds (asv's result: the median of the
-samples), then one ``speedup`` column per split and workers = ``numpy.dot``
-time at the same workers and dtype (BLAS threads = workers, the suite's
-fair reference) / split time; above 1 the split is faster. A skipped point
-(outside the asv profile, a feature missing at that commit, the control
-series at a dtype other than float64) is ``n/a``, a failed one ``failed``;
-a column with no value at all is left out. The suite's ``per-call pool``
-is the column ``per_call_pool`` (the name of the earlier layout and of the
-direct mode).
-
-Crossover (``bench_speedup.Crossover.track_crossover``): the smallest ``N``
-from which ``parallel_dot(backend="threads")`` beats numpy.dot; the suite
-records 10 times the largest ``N`` of the profile when the split never
-wins, which the report spells out as ``never (> 1e5)``. The largest ``N``
-comes from the profile named in the benchmark's version (``1+quick``).
-
-``direct`` runs the example's experiment now, without asv::
-
-    python -m benchtools report direct [--sizes 1e5 1e6 1e7 1e8] [--workers 2]
-                                  [--dtypes float64 float32 int64 int32]
-                                  [--impl numpy.dot per_call_pool threads auto processes]
-                                  [--repeat 10] [--number 50] [--warmup 1] [--out docs/direct]
-
-For each size and dtype (a tqdm progress bar, as in the example) it times
-each implementation like the example's ``measure_time``: ``warmup`` calls,
-then ``repeat`` samples of ``number`` calls; the time of a call is the
-sample's time / ``number``, and it keeps their average, deviation, min and
-max. The samples of the implementations are taken in turn (round robin),
-so that a change of the machine's load lands on every column alike. It
-writes ``report.md`` (one table per dtype), ``report.csv`` (averages, or
-``--stat min_exec``, and speedups; a ``dtype`` column first),
-``measurements.csv`` (every statistic, a ``dtype`` column first) and
-``loglog.png`` (one panel per dtype).
-
-Implementations (``--impl``): ``numpy.dot`` (default BLAS threads, as users
-call it); ``per_call_pool``, the example's split that starts a new thread
-pool at every call (its ``futures`` column; ``"per-call pool"``, the
-suite's name, is accepted too); ``threads``, ``auto`` and ``processes``:
-``paralleldot.parallel_dot`` with that backend (``processes`` on vectors in
-``paralleldot.shared_empty``); the peers of ``benchmarks.common.PEERS``
-(``numpy.einsum``, ``numpy.inner``, ``numpy.vdot``, ``numpy.mul_sum``,
-``numba.prange``, ``torch.dot``), on ``--workers`` threads where they have
-threads; an optional peer that is not installed is left out, with a line
-on stderr. Vectors are the asv suite's seeded vectors
-of each dtype (``benchmarks.common.vectors(n, dtype)``).
-
-Needs matplotlib and tqdm (the ``report`` extra); ``from-asv`` also needs asv.
+``from-asv`` reads ``bench_dot.TimeDot`` (and the earlier layout of one
+class per implementation) from asv's results and writes ``report.md``
+(provenance, one table per dtype, the crossover of ``track_crossover``),
+``report.csv``, ``loglog.png`` and ``speedup_by_commit.png``. ``direct``
+times the implementations of the suite's registry
+(``benchmarks.common.dot_function``) like the example's ``measure_time``,
+samples taken in turn across the columns, and writes ``report.md``,
+``report.csv``, ``measurements.csv`` and ``loglog.png``; ``--impl`` takes
+the peers of ``benchmarks.common.PEERS`` too (one not installed is left
+out, with a line on stderr). A table has one
+row per ``N``, one column per implementation and workers (seconds), and a
+``speedup`` column per split: numpy.dot time / split time at the same
+workers and dtype. A skipped point is ``n/a``, a failed one ``failed``.
+Every option, both layouts and the outputs: ``docs/report.md``. Needs
+matplotlib and tqdm (the ``report`` extra); ``from-asv`` also asv.
 """
 
 import csv
@@ -245,16 +178,10 @@ class Table:
 
     def markdown(self):
         header = self.header()
-        lines = [
-            "| " + " | ".join(header) + " |",
-            "|" + "|".join("---:" for _ in header) + "|",
-        ]
-        for n in self.rows:
-            cells = [_size(n)]
-            cells += [_seconds(self.value(c, n)) for c in self.columns]
-            cells += [_ratio(self.speedup(c, n)) for c in self.speedup_columns]
-            lines.append("| " + " | ".join(cells) + " |")
-        return "\n".join(lines) + "\n"
+        return _fmt.markdown(header, [
+            [_size(n), *(_seconds(self.value(c, n)) for c in self.columns),
+             *(_ratio(self.speedup(c, n)) for c in self.speedup_columns)]
+            for n in self.rows], align=["r"] * len(header))
 
 
 def _seconds(v):
@@ -337,14 +264,9 @@ def crossover_markdown(crossover, largest=None):
         return ""
     dtypes = sorted({d for d, _ in crossover}, key=dtype_rank)
     workers = sorted({w for _, w in crossover})
-    lines = [
-        "| dtype | " + " | ".join(f"w={w}" for w in workers) + " |",
-        "|---|" + "|".join("---:" for _ in workers) + "|",
-    ]
-    for dtype in dtypes:
-        cells = [crossover_cell(crossover.get((dtype, w), math.nan), largest) for w in workers]
-        lines.append(f"| {dtype} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+    return _fmt.markdown(["dtype", *(f"w={w}" for w in workers)], [
+        [dtype, *(crossover_cell(crossover.get((dtype, w), math.nan), largest) for w in workers)]
+        for dtype in dtypes])
 
 
 def crossover_cell(value, largest=None):

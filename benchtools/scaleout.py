@@ -377,7 +377,7 @@ def crossover_table(inputs, machine_Bps, machines=MACHINES, ram_bytes=None, note
     one list.
     """
     cols = columns(inputs)
-    lines = ["| K | " + " | ".join(c[0] for c in cols) + " |", "|---:|" + "---:|" * len(cols)]
+    lines = []
     notes = [] if notes is None else notes
     for k in machines:
         cells = []
@@ -401,8 +401,8 @@ def crossover_table(inputs, machine_Bps, machines=MACHINES, ram_bytes=None, note
                 nbytes = BYTES_PER_ELEMENT * result.n
                 mark = " *" if ram_bytes and nbytes > ram_bytes else ""
                 cells.append(f"{result.n:.2g} ({_fmt.bytes_size(nbytes)}){mark}")
-        lines.append(f"| {k} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n", notes
+        lines.append([k, *cells])
+    return _fmt.markdown(["K", *(c[0] for c in cols)], lines, align=["r"] * (len(cols) + 1)), notes
 
 
 def _input_rows(inputs):
@@ -437,8 +437,8 @@ def inputs_table(inputs, runs=()):
             if value is not None:
                 lo, hi = spread.get(label, (value, value))
                 spread[label] = (min(lo, value), max(hi, value))
-    header = "| input | value | " + ("range over the runs | " if runs else "") + "asv benchmark |"
-    lines = [header, "|---|---:|" + ("---:|" if runs else "") + "---|"]
+    header = ["input", "value", *(["range over the runs"] if runs else []), "asv benchmark"]
+    lines = []
     for label, value, unit, bench in _input_rows(inputs):
         if value is None:
             continue
@@ -447,8 +447,8 @@ def inputs_table(inputs, runs=()):
             lo, hi = spread.get(label, (math.nan, math.nan))
             cells.append(f"{lo:.3g} to {hi:.3g}")
         cells.append(f"`{bench}`")
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+        lines.append(cells)
+    return _fmt.markdown(header, lines, align=["l", "r", *(["r"] if runs else []), "l"])
 
 
 def best_of(runs):
@@ -514,14 +514,15 @@ def check_table(inputs):
         if not _ok(f1) or not _ok(measured):
             continue
         predicted = f1 + nbytes / inputs.worker_Bps + (nbytes * inputs.per_byte_s if sent else 0.0)
-        rows.append(f"| {label} | {predicted * 1e3:.3g} ms | {measured * 1e3:.3g} ms | {measured / predicted:.2f} |")
+        rows.append([label, f"{predicted * 1e3:.3g} ms", f"{measured * 1e3:.3g} ms",
+                     f"{measured / predicted:.2f}"])
     if not rows:
         return ""
     return (
         f"## Check on this machine: one worker, one chunk of N = {n:.0e} (K = 1)\n\n"
         "`parallel_dot(backend=\"dask\", workers=1)`, best of isolated calls, against the model's "
         "F(1) + 16 N / B_m (+ 16 N p when the vectors are sent):\n\n"
-        "| call | model | measured | measured / model |\n|---|---:|---:|---:|\n" + "\n".join(rows) + "\n"
+        + _fmt.markdown(["call", "model", "measured", "measured / model"], rows)
     )
 
 

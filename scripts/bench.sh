@@ -16,8 +16,10 @@
 # PATH when pyenv exists (asv cannot use pyenv's shims); `asv machine --yes`;
 # python -m benchtools history run (asv run --skip-existing, one progress line per
 # commit and environment, asv's output in results/history.log); the control
-# series' spread across commits; `asv publish` (an offline site); how to
-# open it.
+# series' spread across commits; the change points of the paired ratio
+# (python -m benchtools history changes); `asv publish` (an offline site,
+# with html/changes.html); how to open it. Killed at any moment, a rerun
+# measures what is missing: see docs/history.md.
 #
 # Environments: the two corners of the matrix, the oldest Python found with
 # numpy 1.26.4 and the newest with numpy 2.4.6 (3.10 and 3.13 when all are
@@ -81,11 +83,18 @@ echo "bench.sh: profile $PARALLELDOT_BENCH_PROFILE, Pythons found: ${found[*]}"
 status=0
 python -m benchtools history run ${env_args[@]+"${env_args[@]}"} "$@" || status=$?
 python -m benchtools history spread || true
+# Where the answer changed: the commits at which numpy.dot time / split time
+# stepped, per environment, split, N, workers, dtype (apache-otava).
+python -m benchtools history changes || true
 
 # The asv_offline plugin (asv.conf.json "plugins") makes the published site
 # load its JavaScript from html/vendor/ instead of CDNs, and makes
 # `asv preview` listen on 127.0.0.1 only.
 mkdir -p results
+# A result file that does not parse (a run killed while an older asv wrote
+# it) is set aside and named here; asv publish would skip it with a warning
+# (an unreadable benchmarks.json would stop it).
+python -m benchtools history check
 asv publish >results/publish.log 2>&1 || { cat results/publish.log >&2; exit 1; }
 
 minutes=$(( (SECONDS - started) / 60 )); seconds=$(( (SECONDS - started) % 60 ))

@@ -4,7 +4,9 @@
 #     report and dask extras (pip, from PyPI);
 #   - Debian's chromium and chromium-driver for the browser tests, when
 #     they are missing (apt-get; needs root or sudo);
-#   - then pytest, with any arguments given to this script.
+#   - then pytest with every tier (--all-tiers: the fast tier and the slow
+#     one, asv, browser and slow markers), with any arguments given to
+#     this script.
 # The asv tests build real virtualenv environments with the CPython
 # versions found under pyenv (or the python running this script).
 set -euo pipefail
@@ -35,4 +37,4 @@ if command -v pyenv >/dev/null 2>&1; then
 fi
 export PATH="$PWD/.venv/bin:$PATH"
 
-exec .venv/bin/python -m pytest "$@"
+exec .venv/bin/python -m pytest --all-tiers "$@"

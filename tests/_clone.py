@@ -1,12 +1,17 @@
 """A temporary clone of this repository, set up for real asv commands.
 
-The end-to-end modules (test_compare, test_gate, test_site, test_report,
-test_asv) each run asv in a ``git clone --no-local`` of the repository, so
-that the repository's own ``results/``, ``html/``, ``env/`` and
-``~/.asv-machine.json`` are never touched. :class:`AsvClone` is that clone:
-its environment for asv, its git with a test identity, extra commits, and
-the choice of the asv environment to run in. The ``asv_clone`` fixture of
-``tests/conftest.py`` makes them.
+The end-to-end modules run asv in a ``git clone --no-local`` of the
+repository, so that the repository's own ``results/``, ``html/``, ``env/``
+and ``~/.asv-machine.json`` are never touched. :class:`AsvClone` is that
+clone: its environment for asv, its git with a test identity, extra commits,
+and the choice of the asv environment to run in. The ``asv_clone`` fixture
+of ``tests/conftest.py`` makes them (test_gate and test_history each make
+their own).
+
+test_asv, test_compare, test_report and test_site read one clone measured
+once per session, :class:`MeasuredClone` (the ``measured_clone`` fixture):
+the working tree's suite, two commits, the whole suite at both in the
+``quick`` profile, one virtualenv environment, one machine name.
 
 The helpers :func:`run` (a command whose failure fails the test with its
 output) and :func:`missing` (skip locally, fail in CI) serve the test
@@ -18,8 +23,11 @@ import importlib.util
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -31,6 +39,12 @@ PROFILE_ENV = "PARALLELDOT_BENCH_PROFILE"
 DEFAULT_TIMEOUT = 1200
 #: Seconds ``asv machine --yes`` may take.
 MACHINE_TIMEOUT = 120
+#: The asv machine name of the session's measured clone.
+MEASURED_MACHINE = "testmachine"
+#: The asv plugin that makes ``asv publish`` offline (asv.conf.json's ``plugins``).
+OFFLINE_PLUGIN = ".asv_offline"
+#: Seconds the measured clone's ``asv run`` may take (environment created, both commits).
+MEASURED_TIMEOUT = 30 * 60
 
 
 def missing(reason):
@@ -382,3 +396,148 @@ class AsvClone:
                     -len(e.requirements))
 
         return max(envs, key=preference).name
+
+
+# ----------------------------------------------------------- leftover processes
+
+
+def processes_from(base):
+    """Pids of the processes (other than this one) whose command line names `base`."""
+    me, pids = os.getpid(), []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit() or int(d.name) == me:
+            continue
+        try:
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if str(base) in cmd:
+            pids.append(int(d.name))
+    return pids
+
+
+def reap_leftovers(base, grace=15.0):
+    """Kill the processes still running from ``base`` (a clone's own tree).
+
+    Pool workers exit by themselves once the benchmark process that owns
+    them is gone, and the resource tracker then unlinks that process's
+    shared-memory segments: they get ``grace`` seconds to do so. What is
+    still running after that should not pile up on the machine: it is
+    killed and reported (a warning); the pids are returned.
+    """
+    deadline = time.monotonic() + grace
+    while processes_from(base) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    pids = processes_from(base)
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    if pids:
+        warnings.warn(f"{len(pids)} processes from {base} outlived asv and were killed")
+    return pids
+
+
+# ----------------------------------------------------------- the session's measured clone
+
+
+class MeasuredClone:
+    """One clone measured once for test_asv, test_compare, test_report and test_site.
+
+    Made by the ``measured_clone`` fixture (see :meth:`create`).
+
+    Attributes
+    ----------
+    clone : AsvClone
+        The clone: the working tree's ``asv.conf.json`` and ``benchmarks/``
+        copied over it (uncommitted), machine :data:`MEASURED_MACHINE`.
+    path : pathlib.Path
+        ``clone.path``.
+    commits : list of str
+        ``[c0, c1]``: the repository's HEAD and a docs-only commit on it
+        (README.md), both measured.
+    env_name : str
+        The one virtualenv environment measured
+        (:meth:`AsvClone.default_environment`).
+    environment : asv.environment.Environment
+        That environment (``.python``, ``.requirements``).
+    run : subprocess.CompletedProcess
+        ``asv run --quick --show-stderr`` of the whole suite over both
+        commits, its standard output and error apart; not checked here:
+        each module decides which exit codes it accepts (:meth:`require`).
+    plugin_listed : bool
+        Whether the working tree's asv.conf.json lists
+        :data:`OFFLINE_PLUGIN` (when not, the clone's copy gets it, so that
+        the site can still be tested; test_site reports the gap).
+    seconds : float
+        Wall time of the clone, the commit and the run.
+    leftovers : list of int
+        Processes of the clone's tree still alive after the run (killed).
+    """
+
+    def __init__(self, clone, commits, env_name, environment, run, plugin_listed,
+                 seconds, leftovers):
+        self.clone = clone
+        self.path = clone.path
+        self.commits = commits
+        self.env_name = env_name
+        self.environment = environment
+        self.run = run
+        self.plugin_listed = plugin_listed
+        self.seconds = seconds
+        self.leftovers = leftovers
+
+    @classmethod
+    def create(cls, workdir, *, timeout=MEASURED_TIMEOUT):
+        """Clone, add the second commit, run the whole quick suite at both commits.
+
+        Parameters
+        ----------
+        workdir : pathlib.Path
+            An empty temporary directory.
+        timeout : float
+            Seconds for ``asv run`` (the environment is created in it).
+        """
+        t0 = time.monotonic()
+        clone = AsvClone.create("measured", workdir, profile="quick", machine=MEASURED_MACHINE,
+                                copy_worktree=True, timeout=timeout)
+        # asv reads asv.conf.json from the working tree, whatever the commit.
+        conf = clone.read_conf_json()
+        plugin_listed = OFFLINE_PLUGIN in conf.get("plugins", [])
+        if not plugin_listed:
+            import json
+
+            conf["plugins"] = list(conf.get("plugins", [])) + [OFFLINE_PLUGIN]
+            (clone.path / "asv.conf.json").write_text(json.dumps(conf, indent=4))
+        c0 = clone.rev_parse("HEAD")
+        c1 = clone.commit_file(
+            "README.md", "\nA docs-only commit, made by the measured_clone fixture of tests/conftest.py.\n",
+            "test: docs only", append=True)
+        hashfile = clone.write_hashfile([c0, c1])
+        env_name = clone.default_environment()  # this Python, the newest numpy
+        environment = next(e for e in clone.environments() if e.name == env_name)
+        proc = clone.asv("run", "--quick", "--show-stderr", "--machine", MEASURED_MACHINE,
+                         "-E", env_name, f"HASHFILE:{hashfile}", check=False, merge_stderr=False)
+        seconds = time.monotonic() - t0
+        leftovers = reap_leftovers(clone.workdir)
+        return cls(clone, [c0, c1], env_name, environment, proc, plugin_listed, seconds, leftovers)
+
+    @property
+    def output(self):
+        """The run's standard output followed by its standard error."""
+        return self.run.stdout + self.run.stderr
+
+    def require(self, ok_codes=(0,)):
+        """Fail the test, with the run's output, unless it exited with one of `ok_codes`."""
+        if self.run.returncode not in ok_codes:
+            pytest.fail(f"asv run exited {self.run.returncode}:\n{self.run.stdout[-20000:]}\n"
+                        f"--- stderr ---\n{self.run.stderr[-5000:]}")
+
+    def results_file(self, commit):
+        """The results file of `commit` in the measured environment (exactly one)."""
+        files = [p for p in (self.path / "results" / MEASURED_MACHINE).glob("*.json")
+                 if p.name == f"{commit[:8]}-{self.env_name}.json"]
+        assert len(files) == 1, (f"expected one results file of {commit[:8]} for {self.env_name}, "
+                                 f"got {files}\n{self.run.stdout[-5000:]}")
+        return files[0]

@@ -1,29 +1,25 @@
-"""The suite under real asv: ``asv check`` and ``asv run --quick`` on HEAD.
+"""The suite under real asv: ``asv check`` and ``asv run --quick``.
 
-Runs in a temporary clone of the repository (the working tree's
-``asv.conf.json`` and ``benchmarks/`` copied over it, a throwaway HOME for
-``asv machine --yes``), so the repository's ``results/``, ``html/``,
-``env/`` and ``~/.asv-machine.json`` are never touched. One real virtualenv
-environment is built: the Python running the tests with the newest numpy
-of the matrix that has a wheel for it. About two to four minutes on a
-2-core machine, most of it creating the environment.
+Reads the session's measured clone (the ``measured_clone`` fixture of
+``tests/conftest.py``): a temporary clone of the repository with the working
+tree's ``asv.conf.json`` and ``benchmarks/`` copied over it (a throwaway HOME
+for ``asv machine --yes``), so the repository's ``results/``, ``html/``,
+``env/`` and ``~/.asv-machine.json`` are never touched; ``asv run --quick``
+of the whole suite over its two commits (HEAD and a docs-only commit) in one
+real virtualenv environment: the Python running the tests with the newest
+numpy of the matrix that has a wheel for it.
 
-Select with ``-m asv``; deselect with ``-m "not asv"``.
+In the slow tier (marker ``asv``): ``pytest --all-tiers`` or ``-m asv``.
 """
 
 import itertools
 import json
 import math
-import pathlib
 import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from benchmarks import common  # noqa: E402
+from benchmarks import common
 
 asv = pytest.importorskip("asv")
 pytest.importorskip("virtualenv")
@@ -31,36 +27,24 @@ pytest.importorskip("virtualenv")
 pytestmark = pytest.mark.asv
 
 PROFILE = "quick"
-TIMEOUT = 20 * 60
 
 
 @pytest.fixture(scope="module")
-def quick_run(asv_clone):
-    # Test what is being edited: the working tree's suite and configuration
-    # (the package itself is built from HEAD, as asv always does).
-    clone = asv_clone("asv", profile=PROFILE, copy_worktree=True, timeout=TIMEOUT)
+def quick_run(measured_clone):
+    # The measured clone runs the working tree's suite and configuration
+    # (the package itself is built from each commit, as asv always does).
     mine = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    if not clone.environments(python=mine):
+    if measured_clone.environment.python != mine:
         pytest.skip(f"asv.conf.json has no environment for Python {mine}")
-    env_name = clone.default_environment()  # this Python, the newest numpy
-
-    run = clone.asv("run", "--quick", "--show-stderr", "-E", env_name, "HEAD^!",
-                    check=False, merge_stderr=False)
-    return clone, env_name, run
+    return measured_clone
 
 
-def _results(repo, env_name):
-    files = [
-        p
-        for p in (repo / "results").glob("*/*.json")
-        if p.name != "machine.json" and p.stem.endswith(env_name)
-    ]
-    assert len(files) == 1, f"expected one results file for {env_name}, got {files}"
-    return json.loads(files[0].read_text())
+def _results(measured, commit):
+    return json.loads(measured.results_file(commit).read_text())
 
 
 def test_asv_run_quick_completes(quick_run):
-    clone, env_name, run = quick_run
+    run = quick_run.run
     assert run.returncode == 0, (
         f"asv run exited {run.returncode}\n{run.stdout[-20000:]}\n{run.stderr[-5000:]}"
     )
@@ -74,12 +58,13 @@ def _points(params, names):
     ]
 
 
-def test_every_benchmark_succeeds_and_skips_only_by_design(quick_run):
-    """Every point of the quick grid has a value: nothing failed, nothing skipped."""
-    clone, env_name, run = quick_run
-    benchmarks = json.loads((clone.path / "results" / "benchmarks.json").read_text())
+@pytest.mark.parametrize("which", [0, 1], ids=["HEAD", "docs-commit"])
+def test_every_benchmark_succeeds_and_skips_only_by_design(quick_run, which):
+    """Every point of the quick grid has a value at both commits: nothing failed, nothing skipped."""
+    run = quick_run.run
+    benchmarks = json.loads((quick_run.path / "results" / "benchmarks.json").read_text())
     benchmarks = {k: v for k, v in benchmarks.items() if k != "version"}
-    data = _results(clone.path, env_name)
+    data = _results(quick_run, quick_run.commits[which])
     columns = data["result_columns"]
     results = {k: dict(zip(columns, v)) for k, v in data["results"].items()}
 
@@ -106,12 +91,10 @@ def test_every_benchmark_succeeds_and_skips_only_by_design(quick_run):
 
 
 def test_skipped_points_print_nothing(quick_run):
-    """On HEAD every feature exists: no 'asv: skipped' line."""
-    clone, env_name, run = quick_run
-    assert "asv: skipped" not in run.stdout + run.stderr
+    """On HEAD (and the docs-only commit on it) every feature exists: no 'asv: skipped' line."""
+    assert "asv: skipped" not in quick_run.output
 
 
 def test_asv_check_passes(quick_run):
-    clone, env_name, run = quick_run
-    check = clone.asv("check", "-E", env_name, merge_stderr=False)
+    check = quick_run.clone.asv("check", "-E", quick_run.env_name, merge_stderr=False)
     assert "No problems found" in check.stdout

@@ -19,7 +19,6 @@ so comparing listings of /dev/shm would not be reliable.
 """
 
 import os
-import pathlib
 import shutil
 import subprocess
 import sys
@@ -28,9 +27,13 @@ import time
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-PROBE = pathlib.Path(__file__).resolve().parent / "probe"
+from _clone import REPO as ROOT
+
+PROBE = ROOT / "tests" / "probe"
 TIMEOUT = 180
+
+#: Every test starts a subprocess caller (a Jupyter kernel, asv): the slow tier.
+pytestmark = pytest.mark.slow
 
 #: The caller's code, without a guard. It records each run of itself.
 CALLER = textwrap.dedent(
@@ -213,12 +216,18 @@ def test_processes_backend_from_a_jupyter_kernel(release_first, tmp_path):
         _check_stderr(err.read_text())
 
 
+@pytest.mark.asv
 def test_processes_benchmarks_under_asv(tmp_path):
     """asv (forkserver launch, as asv.conf.json) runs the process benchmarks."""
     log = tmp_path / "probe.log"
     env = _env(log)
     env["PARALLELDOT_BENCH_PROFILE"] = "quick"
     env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
+    # A throwaway HOME: asv needs ~/.asv-machine.json, and the user's is not touched.
+    env["HOME"] = str(tmp_path / "home")
+    os.mkdir(env["HOME"])
+    subprocess.run([sys.executable, "-m", "asv", "machine", "--yes"], cwd=ROOT, env=env,
+                   capture_output=True, text=True, check=True, timeout=TIMEOUT)
     proc = subprocess.run(
         [
             sys.executable, "-m", "asv", "run", "--python=same", "--quick", "--dry-run",

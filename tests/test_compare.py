@@ -1,12 +1,13 @@
 """End to end: ``asv compare A B`` prints one row per point of the grid.
 
-A ``git clone --no-local`` of this repository gets a second commit (a
-docs-only change); ``asv run --quick`` measures bench_dot over both commits in
-one real virtualenv environment (``quick`` profile, a throwaway HOME for
-``asv machine --yes``); then plain ``asv compare C0 C1``, as the README
-says, must print one row per point of bench_dot (implementation, N, workers and
-dtype; N and workers for the per-call pool), each with both values, and
-exit 0.
+Reads the session's measured clone (the ``measured_clone`` fixture of
+``tests/conftest.py``): a ``git clone --no-local`` of this repository with a
+second commit (docs only), the whole suite measured by ``asv run --quick``
+over both commits in one real virtualenv environment (``quick`` profile, a
+throwaway HOME for ``asv machine --yes``). Then plain ``asv compare C0 C1``,
+as the README says, must print one row per point of bench_dot
+(implementation, N, workers and dtype; N and workers for the per-call pool),
+each with both values, and exit 0.
 
 ``--quick`` takes one sample per benchmark: enough to check the table, not
 to judge a change (that is the gate's job, ``python -m benchtools gate``, see tests/test_gate.py).
@@ -15,45 +16,33 @@ to judge a change (that is the gate's job, ``python -m benchtools gate``, see te
 import itertools
 import json
 import re
-import sys
 import time
-from pathlib import Path
 
 import pytest
-
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-MACHINE = "compare-test"
 
 pytestmark = pytest.mark.asv
 
 
 @pytest.fixture(scope="module")
-def compared(asv_clone):
+def compared(measured_clone):
+    # Exit status 2: a benchmark failed somewhere in the suite (test_asv
+    # reports it); the rows of bench_dot are checked below.
+    measured_clone.require((0, 2))
+    c0, c1 = measured_clone.commits
     t0 = time.monotonic()
-    clone = asv_clone("compare", profile="quick", machine=MACHINE)
-    c0 = clone.rev_parse("HEAD")
-    c1 = clone.commit_file("README.md", "\nA docs-only commit, made by tests/test_compare.py.\n",
-                           "test: docs only", append=True)
-    hashfile = clone.write_hashfile([c0, c1])
-
-    env_name = clone.default_environment()  # this Python, the newest numpy
-    clone.asv("run", "--quick", "--show-stderr", "--machine", MACHINE, "-E", env_name,
-              "-b", r"^bench_dot\.", f"HASHFILE:{hashfile}")
-    t_run = time.monotonic() - t0
-    proc = clone.asv("compare", c0, c1, check=False, timeout=300)
+    proc = measured_clone.clone.asv("compare", c0, c1, check=False, timeout=300)
     print(proc.stdout[-6000:])
-    print(f"wall time: asv run {t_run:.0f} s, module {time.monotonic() - t0:.0f} s")
-    return {"c0": c0, "c1": c1, "rc": proc.returncode, "out": proc.stdout, "path": clone.path}
+    print(f"wall time: asv compare {time.monotonic() - t0:.0f} s")
+    return {"c0": c0, "c1": c1, "rc": proc.returncode, "out": proc.stdout,
+            "path": measured_clone.path}
 
 
 def _table_rows(out):
-    """{benchmark name with params: (before, after, ratio)} from asv compare's table."""
+    """{bench_dot name with params: (before, after, ratio)} from asv compare's table."""
     rows = {}
     for line in out.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) == 5 and re.match(r"^bench_\w+\.\w+\.\w+\(", cells[4]):
+        if len(cells) == 5 and re.match(r"^bench_dot\.\w+\.\w+\(", cells[4]):
             rows[cells[4]] = tuple(cells[1:4])
     return rows
 

@@ -25,6 +25,7 @@ import paralleldot
 from paralleldot import parallel_dot
 from paralleldot.backends import dask_cluster
 
+from _clone import REPO
 from test_api import NUMERIC, assert_same_as_numpy, vector_pairs
 
 if os.environ.get("CI"):
@@ -37,9 +38,11 @@ import dask.array as da  # noqa: E402
 from benchmarks import scaleout_model  # noqa: E402
 
 pytestmark = pytest.mark.dask
+#: The tests that start a dask cluster (embedded or external): the slow tier.
+cluster = pytest.mark.slow
 
 LOCAL = "tcp://127.0.0.1:"
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = str(REPO)
 START_TIMEOUT = 120  # seconds for a scheduler or a worker to come up
 
 
@@ -250,6 +253,7 @@ def shared_external(tmp_path_factory):
 # --- the embedded LocalCluster ----------------------------------------------
 
 
+@cluster
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pair=vector_pairs(), workers=st.integers(1, 2))
 def test_embedded_equals_numpy_dot(embedded, pair, workers):
@@ -257,6 +261,7 @@ def test_embedded_equals_numpy_dot(embedded, pair, workers):
     assert_same_as_numpy(parallel_dot(a, b, workers=workers, backend="dask"), a, b)
 
 
+@cluster
 def test_embedded_cluster_is_local_reused_and_per_worker(embedded):
     client = dask_cluster.client_for(2)
     info = client.scheduler_info()
@@ -273,6 +278,7 @@ def test_embedded_cluster_is_local_reused_and_per_worker(embedded):
     assert os.getpid() not in pids and len(pids) >= 2
 
 
+@cluster
 def test_each_worker_receives_only_its_chunk(embedded):
     client = dask_cluster.client_for(2)
     a = np.arange(10_000.0)
@@ -295,6 +301,7 @@ def test_each_worker_receives_only_its_chunk(embedded):
     assert holders[0] != holders[1]
 
 
+@cluster
 def test_embedded_cluster_grows_and_shutdown_closes_it():
     paralleldot.shutdown()
     a = np.arange(100.0)
@@ -313,6 +320,7 @@ def test_embedded_cluster_grows_and_shutdown_closes_it():
     paralleldot.shutdown()
 
 
+@cluster
 @pytest.mark.parametrize("dtype", NUMERIC)
 def test_dask_arrays_blockwise_equal_numpy(embedded, dtype):
     rng = np.random.default_rng(3)
@@ -329,6 +337,7 @@ def test_dask_arrays_blockwise_equal_numpy(embedded, dtype):
         assert_same_as_numpy(parallel_dot(x, dy, workers=2, backend="dask"), x, y)
 
 
+@cluster
 def test_dask_arrays_give_one_partial_sum_per_block(embedded):
     x = da.ones(1000, chunks=100, dtype=np.int64)
     y = da.arange(1000, chunks=250, dtype=np.int64)
@@ -340,6 +349,7 @@ def test_dask_arrays_give_one_partial_sum_per_block(embedded):
     assert sum(partials) == np.arange(1000).sum()
 
 
+@cluster
 def test_dask_integers_wrap_and_empty_vectors(embedded):
     a = np.full(1000, 100, dtype=np.int8)
     assert parallel_dot(da.from_array(a, chunks=7), a, backend="dask") == np.dot(a, a)
@@ -391,6 +401,7 @@ def test_unknown_chunk_sizes_are_a_clear_error():
         parallel_dot(np.ones(6), x, backend="dask")
 
 
+@cluster
 def test_client_needs_the_dask_backend(shared_external):
     a = np.ones(4)
     with pytest.raises(ValueError, match="client= .* needs backend='dask' or 'auto'.*got backend='threads'"):
@@ -453,6 +464,7 @@ def _prefixes(client):
     return set(client.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler.task_prefixes)))
 
 
+@cluster
 @settings(max_examples=15, deadline=None)
 @given(pair=vector_pairs(), workers=st.integers(1, 5))
 def test_client_argument_equals_numpy_dot(shared_external, pair, workers):
@@ -461,6 +473,7 @@ def test_client_argument_equals_numpy_dot(shared_external, pair, workers):
     assert_same_as_numpy(result, a, b)
 
 
+@cluster
 def test_client_argument_runs_there_and_stays_open(shared_external):
     client = shared_external.client
     assert client.scheduler_info()["address"].startswith(LOCAL)
@@ -477,6 +490,7 @@ def test_client_argument_runs_there_and_stays_open(shared_external):
     assert client.status == "running"  # the caller's client is not closed
 
 
+@cluster
 def test_scheduler_variable_connects_to_the_cluster(shared_external, monkeypatch):
     monkeypatch.setenv(dask_cluster.SCHEDULER_ENV, shared_external.address)
     paralleldot.shutdown()
@@ -522,6 +536,7 @@ def _kill_during_dot(client, kill, timeout=120):
     raise AssertionError("no chunk started within the timeout")
 
 
+@cluster
 @pytest.mark.parametrize("where", ["external", "embedded"])
 def test_worker_killed_during_a_long_call(request, where, monkeypatch):
     runs = []
@@ -741,6 +756,7 @@ def test_no_dask_benchmark_starts_a_cluster_in_its_own_process(bench):
     assert found and all(_cached(cls) for cls, _ in found)
 
 
+@cluster
 def test_cached_dask_benchmarks_report_the_shared_measurement(bench, small_model, monkeypatch):
     bench_dask, common, found = bench
     monkeypatch.setenv(scaleout_model.GRID_ENV, "full")
@@ -763,6 +779,7 @@ def test_cached_dask_benchmarks_report_the_shared_measurement(bench, small_model
     assert seen == 6 * 2 + 8 + 1 + 2 + 1  # 4 ratios and 2 times at 2 points, the model
 
 
+@cluster
 def test_model_inputs_are_plausible(small_model):
     model = small_model["model"]
     fixed = model["fixed_cost"]
@@ -855,6 +872,7 @@ def test_a_noisy_transfer_slope_is_an_error_not_a_value(bench, monkeypatch):
         bench_dask.ModelTransfer().setup({"model": model})
 
 
+@cluster
 def test_scaleout_direct_end_to_end(bench, tmp_path, monkeypatch, capsys):
     """``benchtools scaleout direct``: measures (small sizes here), reports, and its JSON gives the same report."""
     bench_dask, common, _ = bench

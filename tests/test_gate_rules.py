@@ -1,8 +1,20 @@
-"""The gate's verdicts on fixed rounds (no asv run): regressed, OK, noisy."""
+"""The gate's rules on fixed data, no measurement: the signed-rank interval, the verdicts, the rows.
+
+The paired rule (``benchtools._stats``, ``benchtools._paired.verdict``)
+decides a measured run; :func:`benchtools.gate.judge` decides ``--no-run``
+on the one value per commit that asv saved.
+"""
+
+import json
+import math
+import random
+import sys
+import time
+import types
 
 import pytest
 
-from benchtools import gate
+from benchtools import _paired, _stats, gate
 
 ROW = ("threads", 10**6, 2, "float64", "env")
 
@@ -49,55 +61,118 @@ def test_a_head_that_fails_regresses_and_one_that_skips_is_not_judged():
     assert judged == regressed == noisy == []
 
 
-def test_borderline_ok_rows_are_measured_again_and_clear_ones_are_not():
-    rows = {
-        ("threads", 10**6, 1, "int32", "env"): ([3.35, 3.36, 3.30], [3.10, 3.12, 3.13]),  # 1.08
-        ("threads", 10**6, 1, "float64", "env"): ([1.00, 1.01, 0.99], [0.99, 1.00, 1.01]),
-        ("threads", 10**6, 2, "float64", "env"): ([1.00, 1.40, 1.10], [0.85, 0.84, 1.30]),
-        ("auto", 10**6, 1, "float64", "env"): ([1.00, 1.02, 0.99], [0.87, 0.86, 0.88]),
-    }
-    judged, regressed, noisy = gate.judge(rows, 1.1)
-    again = gate.to_confirm(judged, regressed, noisy, 1.1)
-    assert {(r["split"], r["workers"], r["dtype"]) for r in again} == {
-        ("threads", 1, "int32"), ("threads", 2, "float64"), ("auto", 1, "float64")}
-    # The borderline row is OK on its first rounds: only its new rounds can flag it.
-    assert not any(r["dtype"] == "int32" for r in regressed + noisy)
+def test_signed_rank_critical_values_match_the_published_table():
+    # Two-sided 5% and 1% critical values of the Wilcoxon signed-rank test
+    # (e.g. Hollander, Wolfe and Chicken, table A.4): n -> (alpha 0.05, 0.01).
+    table = {6: (0, -1), 8: (3, 0), 10: (8, 3), 15: (25, 15), 20: (52, 37), 25: (89, 68)}
+    for n, (five, one) in table.items():
+        assert _stats.signed_rank_critical(n, 0.05) == five, n
+        assert _stats.signed_rank_critical(n, 0.01) == one, n
 
 
-def test_an_ok_row_stays_within_the_factor_even_stretched_by_its_spread():
-    # Slowdown 1.06 and spread 1.07, each under 1.1: a 1.15x slowdown whose
-    # rounds read 7% low looks like this, so the row cannot be called OK.
-    kind, row = verdict([1.00, 1.00, 1.07], [1.00 / 1.06, 1.00 / 1.06, 1.07 / 1.06 * 0.99])
-    assert row["slowdown"] < 1.1 and row["spread"] < 1.1
-    assert row["slowdown"] * row["spread"] > 1.1
-    assert kind == "noisy"
+def test_interval_and_estimate_on_known_values():
+    low, estimate, high = _stats.signed_rank_interval([0.1] * 16, 0.99)
+    assert low == estimate == high == pytest.approx(0.1)
+    values = [-0.02, 0.01, 0.03, 0.05, 0.04, 0.02, 0.06, 0.00, 0.03, 0.02, 0.01, 0.04, 0.05,
+              0.03, 0.02, 0.01]
+    low, estimate, high = _stats.signed_rank_interval(values, 0.99)
+    assert low < estimate < high
+    assert estimate == pytest.approx(sorted(_stats.walsh_averages(values))[67], abs=0.011)
+    # Too few values for 99%: unbounded, never a verdict.
+    assert _stats.signed_rank_interval([0.5, 0.6, 0.7], 0.99)[::2] == (-math.inf, math.inf)
+    with pytest.raises(ValueError, match="confidence must be in"):
+        _stats.signed_rank_interval(values, 1.5)
 
 
-def test_an_ok_row_read_low_on_rounds_apart_is_measured_again():
-    # The CI run at 23e18a3: a 1.15x slowdown of auto, 2 workers, 1e6 float64,
-    # read as 1.03 on rounds 6% apart. OK on its first rounds, but its
-    # slowdown x spread (1.09) is more than halfway to the factor.
-    rows = {ROW: ([0.868, 0.85, 0.868 * 1.06], [0.841, 0.80, 0.841 * 1.06])}
-    judged, regressed, noisy = gate.judge(rows, 1.1)
-    assert not regressed and not noisy
-    row = judged[0]
-    assert row["slowdown"] == pytest.approx(0.868 / 0.841)
-    assert 1.1 ** 0.5 < row["slowdown"] * row["spread"] <= 1.1
-    assert gate.to_confirm(judged, regressed, noisy, 1.1) == judged
+def test_interval_covers_the_centre_as_often_as_it_says():
+    rng = random.Random(7)
+    covered = 0
+    for _ in range(400):
+        values = [0.2 + rng.gauss(0, 0.1) + (rng.random() < 0.1) * rng.choice([-1, 1])
+                  for _ in range(24)]  # 10% outliers, symmetric
+        low, _, high = _stats.signed_rank_interval(values, 0.95)
+        covered += low <= 0.2 <= high
+    assert 0.91 <= covered / 400 <= 0.99
 
 
-def test_a_row_read_faster_beyond_sqrt_factor_is_measured_again():
-    # The gate experiment at 03f75f6, 1.3x slower, idle: auto at 1e7 with 4
-    # workers (float64) chose numpy.dot in some benchmark processes and the
-    # threads split in others; two lucky rounds at HEAD read the slowed
-    # split as 1.25 times faster, and the slow round was the one the spread
-    # leaves out. A row that moved by more than sqrt(factor) either way is
-    # measured again; one that stayed within it is not.
-    rows = {
-        ("auto", 10**7, 4, "float64", "env"): ([0.955, 1.012, 0.986], [1.239, 1.261, 0.719]),
-        ("auto", 10**7, 1, "float64", "env"): ([1.00, 1.01, 0.99], [1.03, 1.02, 1.03]),
-    }
-    judged, regressed, noisy = gate.judge(rows, 1.1)
-    assert not regressed and not noisy  # OK on its first rounds: 0.8, spread 1.03
-    again = gate.to_confirm(judged, regressed, noisy, 1.1)
-    assert [(r["workers"], round(r["slowdown"], 2)) for r in again] == [(4, 0.8)]
+@pytest.mark.parametrize("logs, expected", [
+    ([0.0] * 8 + [0.02, -0.02] * 4, "ok"),                 # identical code
+    ([math.log(1.3)] * 10 + [math.log(1.25)] * 6, "regressed"),
+    ([math.log(1.1) + d for d in (-0.05, 0.05) * 8], "undecided"),  # exactly the factor
+])
+def test_verdict_from_the_interval(logs, expected):
+    low, _, high = _stats.signed_rank_interval(logs, 0.99)
+    assert _paired.verdict(low, high, 1.1) == expected
+
+
+def test_rows_of_the_gate_profile_and_the_bench_filter():
+    rows = gate.rows("gate", 1e5, gate.DEFAULT_BENCH)
+    assert len(rows) == 3 * 2 * 3 * 3  # N, dtypes, splits, workers
+    assert [r["N"] for r in rows] == sorted(r["N"] for r in rows)
+    ci = gate.rows("gate", 1e5, r"\('(threads|auto)', (100000|1000000), [12], ")
+    assert len(ci) == 16 and {r["split"] for r in ci} == {"threads", "auto"}
+    assert gate.rows("gate", 1e6, gate.DEFAULT_BENCH)[0]["N"] == 10**6
+    assert gate.rows("gate", 1e5, "nothing matches this") == []
+
+
+def test_an_undecided_row_says_what_would_decide_it():
+    row = {"slowdown": 1.12, "low": 1.05, "high": 1.19, "batches": 20, "seconds": 15.0}
+    text = gate._what_would_decide(row, 1.1)
+    assert "batches would" in text and "--max-batches" in text
+    row = {"slowdown": 1.1, "low": 1.05, "high": 1.15, "batches": 20, "seconds": 15.0}
+    assert "no number of batches decides it" in gate._what_would_decide(row, 1.1)
+
+
+def _fake_build(name, factor, monkeypatch):
+    """A stand-in for a built package: ``parallel_dot`` busy-waits ``factor`` x 20 us, +-30 %.
+
+    The scatter (uniform, per call) stands for the machine's: without it a
+    block's median call would give the factor to a few parts in a thousand.
+    """
+    module = types.ModuleType(name)
+    draw = random.Random(name).uniform
+
+    def parallel_dot(a, b, workers=1, backend="threads"):
+        end = time.perf_counter() + factor * 20e-6 * draw(0.7, 1.3)
+        while time.perf_counter() < end:
+            pass
+        return 0.0
+
+    module.parallel_dot = parallel_dot
+    module.shutdown = lambda: None
+    monkeypatch.setitem(sys.modules, name, module)
+
+
+def test_the_measuring_process_measures_undecided_rows_further(monkeypatch, tmp_path, capsys):
+    """A row whose slowdown is the factor itself stays undecided, and gets the time left."""
+    _fake_build("paralleldot_base", 1.0, monkeypatch)
+    _fake_build("paralleldot_head", 1.1, monkeypatch)
+    spec = {"rows": [{"split": "threads", "N": 1000, "workers": 1, "dtype": "float64"}],
+            "factor": 1.1, "confidence": 0.99, "batch": 4, "min_batches": 8, "max_batches": 8,
+            "block_seconds": 0.0005, "row_seconds": 0.5, "total_seconds": 5.0}
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec))
+    assert _paired.main(str(path)) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [line["again"] for line in lines] == [False, True]
+    first, again = lines
+    assert first["verdict"] == "undecided" and first["batches"] == 8
+    assert again["batches"] > first["batches"] and again["seconds"] > first["seconds"]
+    assert 1.0 < again["slowdown"] < 1.25
+    assert not any(k.startswith("_") for k in again)
+
+
+def test_a_block_is_its_median_call_so_a_rare_wait_for_a_core_does_not_move_it():
+    """One call in five waits 20 times as long (a worker waiting for a core): the block ignores it."""
+    calls = []
+
+    def func():
+        calls.append(None)
+        wait = 2e-3 if len(calls) % 5 == 0 else 1e-4
+        end = time.perf_counter() + wait
+        while time.perf_counter() < end:
+            pass
+
+    value = _paired._block(func, 5)
+    assert len(calls) == 5
+    assert 1e-4 <= value < 3e-4  # the median call; the mean would be 4.8e-4

@@ -14,15 +14,17 @@
 
 import json
 import math
+import os
 import re
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from _clone import reap_leftovers
 from benchtools import _git, history
 
-REPO = Path(__file__).resolve().parents[1]
 
 PACKAGE_FILE = "paralleldot/__init__.py"
 
@@ -176,3 +178,150 @@ def test_main_command_publishes_history_and_reruns_measure_only_new_commits(asv_
     assert "3 commits x 2 environments" in last and "4 already measured, 2 to run" in last
     assert sorted(re.findall(r"^\[\s*\d+/2\s+\d+:\d\d\] ([0-9a-f]{8})", last, re.MULTILINE)) \
         == [fourth[:8]] * 2
+
+
+def test_bench_regexes_among_asv_arguments():
+    args = ["-E", "x", "-b", "^bench_dot", "--bench=Crossover", "--bench", "Speedup", "NEW"]
+    assert history._bench_regexes(args) == ["Crossover", "^bench_dot", "Speedup"]
+
+
+# --------------------------------------------------------------- killed at any moment
+
+#: Two small benchmarks (threads only: a kill leaves no shared memory behind).
+KILL_BENCH = ["-b", r"^bench_dot\.PerCallPool", "-b", r"^bench_speedup\.Crossover"]
+
+
+def _result_files(clone, env):
+    return sorted(clone.path.glob(f"results/*/*-{env}.json"))
+
+
+def _start(clone, env):
+    """``history run`` in the clone, in its own process group, output to a file; (proc, log path)."""
+    import subprocess
+
+    log = clone.workdir / f"run-{time.monotonic_ns()}.out"
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "benchtools", "history", "run", "-E", env, *KILL_BENCH],
+            cwd=clone.path, env=clone.env, stdout=out, stderr=subprocess.STDOUT,
+            start_new_session=True)
+    return proc, log
+
+
+def _wait_for(proc, log, files_wanted, progress_line, clone, env, timeout=1200):
+    """Wait until ``files_wanted`` result files exist and ``progress_line`` is printed."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = log.read_text()
+        if len(_result_files(clone, env)) >= files_wanted and re.search(progress_line, out, re.MULTILINE):
+            return out
+        if proc.poll() is not None:
+            pytest.fail(f"history run ended ({proc.returncode}) before the moment to kill it:\n{out}")
+        time.sleep(0.1)
+    pytest.fail(f"no such moment within {timeout} s:\n{log.read_text()}")
+
+
+def _parsed(files):
+    """``{name: parsed JSON}``; fails the test on a file that does not parse."""
+    out = {}
+    for path in files:
+        try:
+            out[path.name] = json.loads(path.read_text())
+        except ValueError as exc:
+            pytest.fail(f"{path} does not parse: {exc}")
+    return out
+
+
+def _benchmarked(out):
+    """The commits (8 hex digits) of the progress lines of a history run's output."""
+    return re.findall(r"^\[\s*\d+(?:/\d+)?\s+\d+:\d\d\] ([0-9a-f]{8}) ", out, re.MULTILINE)
+
+
+@pytest.mark.asv
+def test_killed_at_any_moment_the_history_loses_only_the_commit_in_flight(asv_clone):
+    """SIGKILL, then Ctrl-C, mid-run: each rerun measures what is missing, files stay whole.
+
+    One environment, three commits, two small benchmarks. The first run is
+    killed (SIGKILL to its process group) while the second commit is being
+    benchmarked, after the first commit's result file appeared; the second
+    run gets SIGINT (Ctrl-C) while the third commit is benchmarked; the third
+    run completes. Then ``asv publish`` must succeed, with the change-point page.
+    """
+    import signal
+    import subprocess
+
+    t0 = time.monotonic()
+    clone = asv_clone("kill", profile="quick", timeout=1800)
+    first = clone.rev_parse("HEAD")
+    second = clone.commit_file(PACKAGE_FILE, "\n# kill test: a package commit\n",
+                               "test: a package commit", append=True)
+    third = clone.commit_file(PACKAGE_FILE, "\n# kill test: another\n",
+                              "test: another package commit", append=True)
+    milestones = clone.workdir / "milestones.txt"
+    milestones.write_text(f"{first} where this test starts\n{second} a milestone\n")
+    clone.env[history.MILESTONES_ENV] = str(milestones)
+    env = clone.default_environment()
+    short = [c[:8] for c in (first, second, third)]
+
+    # 1. SIGKILL while the second commit is benchmarked.
+    proc, log = _start(clone, env)
+    _wait_for(proc, log, 1, rf"^\[\s*2/3 .*\] {short[1]} ", clone, env)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    killed_at = time.monotonic() - t0
+    reap_leftovers(clone.workdir)
+    after_kill = _parsed(_result_files(clone, env))
+    assert [n[:8] for n in after_kill] == [short[0]], log.read_text()
+
+    # 2. Ctrl-C while the third commit is benchmarked: the first is not measured again.
+    proc, log = _start(clone, env)
+    _wait_for(proc, log, 2, rf"^\[\s*2/2 .*\] {short[2]} ", clone, env)
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        proc.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise
+    out = log.read_text()
+    print(out)
+    assert "1 already measured, 2 to run" in out
+    assert _benchmarked(out) == short[1:], out
+    reap_leftovers(clone.workdir)
+    after_int = _parsed(_result_files(clone, env))
+    assert after_int[next(iter(after_kill))] == next(iter(after_kill.values()))
+    # The third commit's quick run (seconds) may end before Ctrl-C lands: then
+    # the run completed (exit 0) and nothing is left for the rerun.
+    interrupted = proc.returncode == 130
+    assert interrupted or proc.returncode == 0, out
+    if interrupted:
+        assert "interrupted" in out
+        assert sorted(n[:8] for n in after_int) == sorted(short[:2]), out
+    else:
+        assert sorted(n[:8] for n in after_int) == sorted(short), out
+
+    # 3. The rerun completes the rest, and only the rest.
+    rerun = clone.run([sys.executable, "-m", "benchtools", "history", "run", "-E", env,
+                       *KILL_BENCH], timeout=1200)
+    print(rerun.stdout)
+    if interrupted:
+        assert "2 already measured, 1 to run" in rerun.stdout
+        assert _benchmarked(rerun.stdout) == [short[2]], rerun.stdout
+    else:
+        assert "3 already measured, 0 to run" in rerun.stdout
+        assert _benchmarked(rerun.stdout) == [], rerun.stdout
+    final = _parsed(_result_files(clone, env))
+    assert sorted(n[:8] for n in final) == sorted(short)
+    for name, data in after_int.items():
+        assert final[name] == data, f"{name} was measured again"
+    for data in final.values():
+        assert {"bench_dot.PerCallPool.time_per_call_pool",
+                "bench_speedup.Crossover.track_crossover"} <= set(data["results"])
+    leftovers = [p for p in (clone.path / "results").rglob("*")
+                 if p.name.endswith((".partial", ".unreadable"))]
+    assert not leftovers
+
+    # 4. The site publishes, with the change-point page linked from its index.
+    clone.asv("publish", timeout=600)
+    assert (clone.path / "html" / "changes.html").is_file()
+    assert 'href="changes.html"' in (clone.path / "html" / "index.html").read_text()
+    print(f"kill test: killed at {killed_at:.0f} s, done in {time.monotonic() - t0:.0f} s")

@@ -1,5 +1,7 @@
 """The chunk kernels: exact for integers and booleans, which one runs, BLAS restored."""
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
@@ -105,13 +107,26 @@ def test_which_kernel_runs_with_the_compiled_kernel():
     assert _kernels.for_vectors(f8.astype(">f8"), f8.astype(">f8")) is np.dot
 
 
+def _numpy_blas():
+    """threadpoolctl's controllers of numpy's own BLAS.
+
+    scipy, which other tests load, brings a BLAS of its own; a wheel of
+    numpy keeps its library in ``numpy.libs`` (or ``numpy/.libs``). Where
+    none is there (a system BLAS), every BLAS counts.
+    """
+    libs = ThreadpoolController().select(user_api="blas").lib_controllers
+    own = [lib for lib in libs if "numpy" in os.path.basename(os.path.dirname(lib.filepath))
+           or os.sep + "numpy" + os.sep in lib.filepath]
+    return own or libs
+
+
 def _blas_threads():
-    return [lib.num_threads for lib in ThreadpoolController().select(user_api="blas").lib_controllers]
+    return [lib.num_threads for lib in _numpy_blas()]
 
 
 @pytest.fixture
 def two_blas_threads():
-    controller = ThreadpoolController().select(user_api="blas")
+    controller = ThreadpoolController().select(filepath=[lib.filepath for lib in _numpy_blas()])
     if not controller.lib_controllers:
         pytest.fail("numpy has no BLAS that threadpoolctl can control")
     with controller.limit(limits=2):

@@ -146,6 +146,7 @@ def test_pool_is_created_once_and_reused():
     assert _pools._processes.executor is None
 
 
+@pytest.mark.slow
 def test_workers_that_map_large_shared_vectors_are_kept(no_leaked_segments):
     """Pages of shared vectors are no leak: loky must not restart the workers.
 

@@ -6,32 +6,28 @@
   crossover) and in the earlier one (one class per implementation, N and
   workers, float64); the choice of machine, commit, environment and dtypes;
   and the direct mode on tiny sizes with two dtypes.
-- ``asv`` tests: a REAL results directory made by ``asv run`` in a temporary
-  clone of this repository (``--quick``, the ``quick`` profile: float64 and
-  int32; three implementations of ``bench_dot.TimeDot`` and the crossover,
-  two commits), in an existing environment that runs this interpreter: no
-  download, a minute or two on 2 cores.
+- ``asv`` tests: a REAL results directory, the session's measured clone
+  (the ``measured_clone`` fixture of ``tests/conftest.py``): ``asv run
+  --quick`` of the whole suite (the ``quick`` profile: float64 and int32;
+  every implementation of ``bench_dot.TimeDot`` and the crossover) over two
+  commits in one virtualenv environment, machine ``testmachine``.
 """
 
 import csv
 import itertools
 import json
 import math
-import os
 import pathlib
-import site
 import sys
-import sysconfig
-import time
 
 import pytest
 
-from _clone import run
+from _clone import REPO, run
 
 from benchtools import _asv, report
 from benchtools.__main__ import main as benchtools_main
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = REPO
 
 pytest.importorskip("matplotlib")
 pytest.importorskip("tqdm")
@@ -558,50 +554,27 @@ def test_measure_interleaved_statistics():
 
 # --- a real asv results directory ----------------------------------------------
 
-#: asv matches --bench against "name(param, ...)" of each parameter combination:
-#: these select implementations of TimeDot (every N, workers and dtype of the profile).
-ASV_BENCH_OLD = r"^bench_dot\.TimeDot\.time_dot\('(numpy\.dot|threads)'"
-ASV_BENCH = r"^bench_dot\.TimeDot\.time_dot\('(numpy\.dot|threads)'"
-ASV_PER_CALL = r"^bench_dot\.PerCallPool\.time_per_call_pool"
-ASV_CROSSOVER = r"^bench_speedup\.Crossover\.track_crossover"
 #: The quick profile (benchmarks/common.py).
 QUICK_SIZES, QUICK_WORKERS, QUICK_DTYPES = [1000, 10000, 100000], [1, 2], ["float64", "int32"]
+#: The columns of a TimeDot table, in the report's order, at float64 (the
+#: per-call pool, float64 only, is the control series).
+QUICK_IMPLS = ("numpy.dot", "per_call_pool", "threads", "auto", "processes")
 
 
 @pytest.fixture(scope="module")
-def asv_results_dir(asv_clone):
-    """A real asv results directory: two commits of a clone, one existing environment.
+def asv_results_dir(measured_clone):
+    """A real asv results directory: the session's measured clone.
 
-    The environment is a venv of this interpreter without pip whose only
-    addition is a .pth file: the clone (so that its ``paralleldot`` is
-    imported) then this interpreter's site-packages (numpy, threadpoolctl,
-    asv_runner). asv runs it as ``-E existing:<its python>``, so nothing is
-    downloaded or built. The clone's HOME is a temporary directory so that
-    ``asv machine`` does not touch the user's ~/.asv-machine.json.
-
-    HEAD~1: numpy.dot and threads of ``bench_dot.TimeDot``; HEAD: those and
-    the per-call pool, and ``bench_speedup.Crossover``.
+    The whole suite at two commits (HEAD~1, HEAD) of a clone, one
+    virtualenv environment, machine ``testmachine``. Exit status 2 (some
+    benchmark failed: test_asv reports it) is accepted: its results are
+    saved all the same, and the report must cope with failed entries.
     """
-    clone = asv_clone("report", profile="quick", machine="testmachine",
-                      needs_virtualenv=False)
-    venv = clone.workdir / "venv"
-    clone.run([sys.executable, "-m", "venv", "--without-pip", venv])
-    vpython = venv / "bin" / "python"
-    purelib = clone.run([vpython, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"]).stdout.strip()
-    here = [p for p in dict.fromkeys(site.getsitepackages() + [sysconfig.get_paths()["purelib"]]) if os.path.isdir(p)]
-    pathlib.Path(purelib, "paralleldot_clone.pth").write_text("\n".join([str(clone.path)] + here) + "\n")
-    hashes = [clone.rev_parse("HEAD~1"), clone.rev_parse("HEAD")]
-    started = time.monotonic()
-    for commit, benches in ((hashes[0], [ASV_BENCH_OLD]), (hashes[1], [ASV_BENCH, ASV_PER_CALL, ASV_CROSSOVER])):
-        # Exit status 2: some benchmark failed (a suite bug, e.g. a teardown
-        # after a skipping setup); its results are saved all the same, and
-        # the report must cope with failed entries.
-        selection = [arg for bench in benches for arg in ("-b", bench)]
-        clone.asv("run", "--quick", "--machine", "testmachine", "-E", f"existing:{vpython}",
-                  "--set-commit-hash", commit, *selection, "--show-stderr", ok_codes=(0, 2))
-        assert list((clone.path / "results" / "testmachine").glob(f"{commit[:8]}-existing-*.json"))
-    print(f"asv runs: {time.monotonic() - started:.0f} s")
-    return clone.path / "results", hashes
+    measured_clone.require((0, 2))
+    results = measured_clone.path / "results"
+    for commit in measured_clone.commits:
+        measured_clone.results_file(commit)  # exactly one per commit
+    return results, list(measured_clone.commits), measured_clone.env_name
 
 
 def asv_values(result, key):
@@ -613,7 +586,7 @@ def asv_values(result, key):
 
 @pytest.mark.asv
 def test_real_results_table(asv_results_dir):
-    results, (old, new) = asv_results_dir
+    results, (old, new), env_name = asv_results_dir
     machine, result, history = _asv.select_runs(str(results))
     assert machine == "testmachine"
     assert result.commit_hash == new  # the newest by default
@@ -626,8 +599,8 @@ def test_real_results_table(asv_results_dir):
     for dtype, table in tables.items():
         # The quick profile measures 1e3, 1e4 and 1e5 (--quick: one sample each).
         assert table.rows == QUICK_SIZES
-        # Only the selected implementations; the per-call pool is float64 only.
-        impls = ("numpy.dot", "per_call_pool", "threads") if dtype == "float64" else ("numpy.dot", "threads")
+        # Every implementation; the per-call pool is float64 only.
+        impls = QUICK_IMPLS if dtype == "float64" else tuple(i for i in QUICK_IMPLS if i != "per_call_pool")
         assert [table.label(c) for c in table.columns] == [
             f"{impl} w={w}" for impl in impls for w in QUICK_WORKERS
         ]
@@ -637,10 +610,17 @@ def test_real_results_table(asv_results_dir):
                 split, ref = raw[("threads", n, w, dtype)], raw[("numpy.dot", n, w, dtype)]
                 assert table.value(("threads", w), n) == split > 0
                 assert table.speedup(("threads", w), n) == pytest.approx(ref / split)
-    assert all(math.isnan(v) for (impl, *_), v in raw.items() if impl in ("auto", "processes"))
-    # The older commit has no per-call pool.
+    # The older commit's tables are its own results, not the newest's.
     old_tables = report.tables_from_results(history[0], benchmarks)
-    assert {c[0] for t in old_tables.values() for c in t.columns} == {"numpy.dot", "threads"}
+    assert list(old_tables) == QUICK_DTYPES
+    old_raw = asv_values(history[0], TIME_DOT)
+    assert old_raw != raw  # two runs: no two timings of every point are all equal
+    for dtype, table in old_tables.items():
+        assert table.rows == QUICK_SIZES
+        for impl in ("numpy.dot", "threads", "auto", "processes"):
+            for n in table.rows:
+                for w in QUICK_WORKERS:
+                    assert table.value((impl, w), n) == old_raw[(impl, n, w, dtype)] > 0
     crossover, version = report.crossover_from_results(result, benchmarks)
     assert sorted(crossover) == [(d, w) for d in QUICK_DTYPES for w in QUICK_WORKERS]
     assert report.profile_of(version) == "quick"
@@ -652,11 +632,11 @@ def test_real_results_table(asv_results_dir):
 
 @pytest.mark.asv
 def test_real_results_report(asv_results_dir, tmp_path):
-    results, (old, new) = asv_results_dir
+    results, (old, new), env_name = asv_results_dir
     out = tmp_path / "out"
     proc = run([sys.executable, "-m", "benchtools", "report", "from-asv",
                 "--results", results, "--machine", "testmachine",
-                "--commit", new[:10], "--env", "existing", "--out", out], cwd=ROOT,
+                "--commit", new[:10], "--env", env_name, "--out", out], cwd=ROOT,
                merge_stderr=False)
     assert "| N | numpy.dot w=1 |" in proc.stdout
     header, rows = read_csv(out / "report.csv")

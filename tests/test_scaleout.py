@@ -9,7 +9,6 @@ import datetime
 import itertools
 import json
 import math
-import pathlib
 import sys
 
 import pytest
@@ -18,7 +17,7 @@ from benchtools import scaleout
 from benchtools.__main__ import main as benchtools_main
 from benchtools.scaleout import crossover_n
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+from _clone import REPO as ROOT
 
 GB = 1e9
 

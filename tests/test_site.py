@@ -1,9 +1,11 @@
 """End to end: the published asv site works offline, in a real headless Chromium.
 
-The module builds one site, as a user would and with the real tools: a
-``git clone --no-local`` of this repository, a second commit made here, a real
-``asv run --quick`` over both commits in one real virtualenv environment
-(``PARALLELDOT_BENCH_PROFILE=quick``), plain ``asv publish`` and ``asv
+The module builds one site, as a user would and with the real tools, from
+the session's measured clone (the ``measured_clone`` fixture of
+``tests/conftest.py``): a ``git clone --no-local`` of this repository with a
+second commit, a real ``asv run --quick`` of the whole suite over both
+commits in one real virtualenv environment
+(``PARALLELDOT_BENCH_PROFILE=quick``); then plain ``asv publish`` and ``asv
 preview`` on 127.0.0.1. Then Debian's Chromium, driven by Playwright, loads
 it while every request is recorded (and any that would leave 127.0.0.1 is
 aborted and reported).
@@ -32,11 +34,8 @@ from pathlib import Path
 
 import pytest
 
-from _clone import missing
+from _clone import OFFLINE_PLUGIN, REPO, missing, reap_leftovers
 
-REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:  # asv_offline lives at the root, not installed
-    sys.path.insert(0, str(REPO))
 ARTIFACTS = REPO / "artifacts"
 CHROMIUM = Path(os.environ.get("PARALLELDOT_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -49,7 +48,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PLUGIN = ".asv_offline"
+PLUGIN = OFFLINE_PLUGIN
 LOOPBACK_HOSTS = {"127.0.0.1"}
 
 # The fast checks below need neither; the site tests are marked.
@@ -77,78 +76,27 @@ def _listening_addresses(port):
     return [line.split()[3].rsplit(":", 1)[0] for line in out.splitlines() if line.strip()]
 
 
-def _processes_from(base):
-    me, pids = os.getpid(), []
-    for d in Path("/proc").iterdir():
-        if not d.name.isdigit() or int(d.name) == me:
-            continue
-        try:
-            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if str(base) in cmd:
-            pids.append(int(d.name))
-    return pids
-
-
-def _reap_leftovers(base, grace=15.0):
-    """Kill the processes still running from ``base`` (the test's own tree).
-
-    Pool workers exit by themselves once the benchmark process that owns
-    them is gone, and the resource tracker then unlinks that process's
-    shared-memory segments: they get ``grace`` seconds to do so. What is
-    still running after that should not pile up on the machine: it is
-    killed and reported.
-    """
-    deadline = time.monotonic() + grace
-    while _processes_from(base) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    pids = _processes_from(base)
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    if pids:
-        warnings.warn(f"{len(pids)} processes from {base} outlived asv and were killed")
-    return pids
-
-
 # --------------------------------------------------------------- the site
 
 
 @pytest.fixture(scope="module")
-def site(asv_clone):
-    """Build, publish and serve the site of a 2-commit clone; yield its facts."""
-    t0 = time.monotonic()
-    clone = asv_clone("site", profile="quick", timeout=900)
+def site(measured_clone):
+    """Publish and serve the session's measured clone (two commits); yield its facts."""
+    clone = measured_clone.clone
     base = clone.workdir
 
-    # 1. A clone of the committed repository, and a second commit.
-    raw_conf = clone.read_conf_json()
-    plugin_listed = PLUGIN in raw_conf.get("plugins", [])
-    if not plugin_listed:
-        # Keep testing the site; test_asv_conf_lists_the_plugin reports the gap.
-        raw_conf["plugins"] = list(raw_conf.get("plugins", [])) + [PLUGIN]
-        clone.commit_file("asv.conf.json", json.dumps(raw_conf, indent=4),
-                          "test: enable the asv_offline plugin")
-    clone.commit_file("README.md", "\nA second commit, made by tests/test_site.py.\n",
-                      "test: a second commit", append=True)
-    hashes = [clone.rev_parse("HEAD~1"), clone.rev_parse("HEAD")]
-    hashfile = clone.write_hashfile(hashes)
-
-    # 2. asv run --quick over both commits in one virtualenv environment.
-    conf = clone.config()
-    env_name = clone.default_environment()
-    # Exit 2 = some benchmark failed: the suite's own tests judge that; this
-    # module only needs results of both commits (checked below), so warn.
-    run_out = clone.asv("run", "--quick", "--show-stderr", "-E", env_name,
-                        f"HASHFILE:{hashfile}", ok_codes=(0, 2)).stdout
+    # 1. and 2. The session's measured clone: its second commit, asv run
+    # --quick of the whole suite over both commits in one virtualenv
+    # environment. Exit 2 = some benchmark failed: the suite's own tests
+    # judge that; this module only needs results of both commits (checked
+    # below), so warn.
+    measured_clone.require((0, 2))
+    run_out = measured_clone.output
     failed = sorted(set(re.findall(r"··· (\S+)\s+(?:\d+/\d+ )?failed", run_out)))
     if failed:
         warnings.warn(f"asv run --quick: benchmarks failed: {failed}")
-    t_run = time.monotonic() - t0
-    leftovers = _reap_leftovers(base)
+    hashes = list(measured_clone.commits)
+    conf = clone.config()
 
     # 3. Plain `asv publish`: the plugin makes it offline.
     publish_out = clone.asv("publish", timeout=300).stdout
@@ -183,15 +131,16 @@ def site(asv_clone):
         yield {
             "clone": clone.path, "html": html, "url": url, "port": port, "index": index,
             "hashes": hashes, "revisions": sorted(hash_to_rev[h] for h in hashes),
-            "results": results, "plugin_listed": plugin_listed, "env_name": env_name,
-            "run_output": run_out, "publish_output": publish_out, "seconds_to_results": t_run,
-            "leftover_processes": leftovers,
+            "results": results, "plugin_listed": measured_clone.plugin_listed,
+            "env_name": measured_clone.env_name, "run_output": run_out,
+            "publish_output": publish_out, "seconds_to_results": measured_clone.seconds,
+            "leftover_processes": measured_clone.leftovers,
         }
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
         log.close()
-        _reap_leftovers(base)
+        reap_leftovers(base)
 
 
 # --------------------------------------------------------------- the browser
@@ -472,6 +421,8 @@ def test_graph_one_point_per_commit_with_n_and_workers_controls(browser, page, s
             timeout=30_000)
 
 
+@asv_site
+@in_browser
 def test_every_box_of_the_grid_has_data(browser, page, site):
     """No empty box: every benchmark's summary graph (the grid's thumbnail) holds a value."""
     empty = []

@@ -1,0 +1,284 @@
+"""The gate's measurement: two builds of the package in one process, timed in turn.
+
+Run by ``python -m benchtools gate`` as ``python -m benchtools._paired
+SPEC.json`` from the repository root, with ``PYTHONPATH`` holding a
+directory where the two commits are installed as the packages
+``paralleldot_base`` and ``paralleldot_head`` (the gate renames them). Both
+builds run in this one process, on the same vectors, at the same moments:
+the machine's load, the placement of the process and the memory bandwidth
+it draws are the same for both, which separate benchmark processes (asv's
+rounds) cannot give.
+
+For each row (split, N, workers, dtype) it measures batches. A batch starts
+with both builds' pools and ``auto``'s choices drawn anew (:func:`redraw`),
+then times blocks of calls of BASE and HEAD alternately, in ABBA order
+(BASE HEAD, HEAD BASE, ...), and keeps the median over its pairs of the log
+of HEAD's block time over BASE's. A block is at least ``block_seconds`` and
+:data:`MIN_CALLS` calls, each timed on its own, and its time is the median
+call (:func:`_block`). From the minimum number of batches on,
+after every batch, it computes the signed-rank interval of the batches'
+values (:mod:`benchtools._stats`) and stops the row as soon as the interval
+lies entirely under ``log(factor)`` (ok) or entirely over it (regressed); a
+row whose interval still straddles it at its cap of batches or seconds is
+undecided. When every row has had its turn, the rows still undecided are
+measured further while the gate's total budget lasts, the time left shared
+among them. It writes one JSON object per row on standard output as soon
+as the row is done, and another for a row measured further.
+"""
+
+import functools
+import gc
+import importlib
+import itertools
+import json
+import math
+import os
+import statistics
+import sys
+import time
+import timeit
+
+from benchmarks import common
+
+from . import _stats
+
+#: The two builds, as the gate installs them.
+PACKAGES = ("paralleldot_base", "paralleldot_head")
+#: Seconds of calls of each build before a row's first pair (pools start, auto decides).
+WARM_SECONDS = 0.1
+#: Calls per block at least: a block's value is the median of its calls (:func:`_block`).
+MIN_CALLS = 5
+
+
+def _calls(package, split, n, workers, dtype):
+    """A function of no argument: one ``parallel_dot`` call of ``package`` on the row's vectors.
+
+    ``processes`` reads vectors in its own build's shared memory, as the
+    suite does: new segments at each call of this function (each batch),
+    unlinked when the returned function is dropped.
+    """
+    a, b = common.vectors(n, dtype)
+    if split == "processes":
+        x, y = package.shared_empty(n, dtype), package.shared_empty(n, dtype)
+        x[:], y[:] = a, b
+        a, b = x, y
+    return functools.partial(package.parallel_dot, a, b, workers=workers, backend=split)
+
+
+def _warm(funcs, seconds):
+    """Call each of ``funcs`` in turn for about ``seconds`` (once at least)."""
+    end = time.perf_counter() + seconds
+    while True:
+        for f in funcs:
+            f()
+        if time.perf_counter() >= end:
+            return
+
+
+def _number(funcs, block_seconds):
+    """Calls per block: the smallest count whose block lasts ``block_seconds`` for the slower build."""
+    number = 1
+    while True:
+        elapsed = max(timeit.timeit(f, number=number) for f in funcs)
+        if elapsed >= block_seconds or number >= 1_000_000:
+            return number
+        number = max(number + 1, int(number * min(10.0, 1.2 * block_seconds / max(elapsed, 1e-9))))
+
+
+def _block(func, number):
+    """The median time of ``number`` calls of ``func``, each timed on its own.
+
+    With a core taken by another job, a call now and then waits for its
+    share of that core (a worker process, a pool thread): a long tail of
+    slow calls, which a block's mean carries and its median does not. Busy,
+    identical code in ``processes`` rows scattered by about 0.4 in the log
+    of a block's mean (one or two slow calls in a block of a few), and
+    7 of 54 rows stayed undecided after 9 minutes. The gate thus judges
+    the typical call; a change that only adds rare slow calls is not its
+    question.
+    """
+    clock = time.perf_counter
+    times = []
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(number):
+            start = clock()
+            func()
+            times.append(clock() - start)
+    finally:
+        if enabled:
+            gc.enable()
+    return statistics.median(times)
+
+
+def verdict(low, high, factor):
+    """``ok``, ``regressed`` or ``undecided`` from the interval of the log of HEAD / BASE."""
+    limit = math.log(factor)
+    if high < limit:
+        return "ok"
+    if low > limit:
+        return "regressed"
+    return "undecided"
+
+
+def redraw(packages):
+    """Stop both builds' pools and forget ``auto``'s choices: the next calls draw them anew.
+
+    (:func:`measure_row` also makes the process backend's shared vectors
+    anew for each batch: where the pages of one build's segments fall was
+    a bias of its own, identical code read 1.083 times slower on 40
+    batches, processes 1e6 with 1 worker, float64.)
+
+    A build's worker processes, its pool threads and ``auto``'s choice are
+    drawn once and kept: where the scheduler puts a worker, or a near tie
+    that ``auto`` breaks one way in one build and the other way in the
+    other, would otherwise differ between the two builds for a whole row
+    (identical code read 1.43 times slower, processes 1e5 with 1 worker,
+    when one build's worker drew a worse place than the other's). Drawn
+    again before every batch, they are part of each batch's noise, which
+    the interval over batches accounts for.
+    """
+    for package in packages:
+        package.shutdown()
+        forget = getattr(getattr(package, "_auto", None), "forget", None)
+        if forget is not None:
+            forget()
+
+
+def pin_workers(packages):
+    """Pin each build's process-pool workers to the cores, the same way for both builds.
+
+    Worker ``k`` of a build (in the order the pool started them) runs on
+    core ``k`` modulo the cores this process may use: with more workers
+    than cores, or one core busy with another job, both builds' workers
+    then share the cores alike instead of each batch drawing its own
+    placement (4 workers on 2 cores: identical code still read anywhere
+    from 0.66 to 1.28 at the end of a 15 s row). The calling process and
+    the builds' threads are left to the scheduler. A build whose pool is not
+    where this looks (another layout at an old commit) is left alone.
+    """
+    cores = sorted(os.sched_getaffinity(0))
+    for package in packages:
+        pool = getattr(getattr(package, "_pools", None), "_processes", None)
+        executor = getattr(pool, "executor", None)
+        workers = getattr(executor, "_processes", None) or {}
+        for pid, core in zip(list(workers), itertools.cycle(cores)):
+            try:
+                os.sched_setaffinity(pid, {core})
+            except OSError:  # a worker that just exited
+                pass
+
+
+def measure_row(packages, make_calls, factor, confidence, batch, min_batches, max_batches,
+                block_seconds, deadline, previous=None):
+    """Batches of ABBA pairs of BASE and HEAD until the interval decides; the row.
+
+    ``make_calls()`` returns the two functions (BASE, HEAD), made anew for
+    each batch. Each batch starts from pools and choices drawn anew
+    (:func:`redraw`) and gives one value, the median of its pairs' logs of
+    HEAD's time over BASE's; the interval is taken over the batches' values.
+    ``previous``, the result of an earlier call for the same row, is
+    continued: its batches count, and at least one more is measured.
+    """
+    calls = make_calls()
+    _warm(calls, WARM_SECONDS)
+    if previous is None:
+        number = max(MIN_CALLS, _number(calls, block_seconds))
+        batches, base_times, head_times = [], [], []
+    else:
+        number = previous["number"]
+        batches = previous["logs"]
+        base_times, head_times = previous["_base_times"], previous["_head_times"]
+    low = estimate = high = math.nan
+    while True:
+        redraw(packages)
+        calls = base, head = make_calls()
+        _warm(calls, WARM_SECONDS / 2)
+        pin_workers(packages)
+        logs = []
+        for i in range(batch):
+            if (i + len(batches)) % 2 == 0:
+                t_base = _block(base, number)
+                t_head = _block(head, number)
+            else:
+                t_head = _block(head, number)
+                t_base = _block(base, number)
+            base_times.append(t_base)
+            head_times.append(t_head)
+            logs.append(math.log(t_head / t_base))
+        batches.append(logs)
+        if len(batches) < min_batches:
+            continue
+        medians = [statistics.median(b) for b in batches]
+        low, estimate, high = _stats.signed_rank_interval(medians, confidence)
+        decided = verdict(low, high, factor)
+        if decided != "undecided" or len(batches) >= max_batches or time.monotonic() >= deadline:
+            break
+    return {
+        "verdict": decided, "batches": len(batches), "pairs": sum(map(len, batches)),
+        "number": number, "slowdown": math.exp(estimate), "low": math.exp(low),
+        "high": math.exp(high), "base": statistics.median(base_times),
+        "head": statistics.median(head_times), "logs": batches,
+        "_base_times": base_times, "_head_times": head_times,
+    }
+
+
+def _measure(packages, row, spec, deadline, max_batches, previous=None):
+    """One row, or more of it (``previous``); the result, never an exception."""
+    base_pkg, head_pkg = packages
+    point = (row["split"], row["N"], row["workers"], row["dtype"])
+
+    def make_calls():
+        return _calls(base_pkg, *point), _calls(head_pkg, *point)
+
+    started = time.monotonic()
+    try:
+        result = measure_row(packages, make_calls, spec["factor"], spec["confidence"],
+                             spec["batch"], spec["min_batches"], max_batches,
+                             spec["block_seconds"], deadline, previous)
+    except Exception as exc:  # a build that fails a row fails that row only
+        result = {"verdict": "failed", "error": f"{type(exc).__name__}: {exc}"}
+    spent = time.monotonic() - started + (previous or {}).get("seconds", 0.0)
+    result.update(row, seconds=spent, again=previous is not None)
+    return result
+
+
+def _emit(result):
+    print(json.dumps({k: v for k, v in result.items() if not k.startswith("_")}), flush=True)
+
+
+def main(spec_path):
+    """Measure every row of the spec; one JSON line per row on stdout (again for a row measured more).
+
+    First every row within its own cap (``row_seconds``, ``max_batches``).
+    Then, while ``total_seconds`` since the start allow it, the rows still
+    undecided are measured further, the time left shared among them: the
+    gate's budget goes to the rows that need it.
+    """
+    started = time.monotonic()
+    with open(spec_path) as f:
+        spec = json.load(f)
+    packages = tuple(importlib.import_module(name) for name in PACKAGES)
+    end = started + spec["total_seconds"]
+    try:
+        results = []
+        for row in spec["rows"]:
+            result = _measure(packages, row, spec, time.monotonic() + spec["row_seconds"],
+                              spec["max_batches"])
+            results.append(result)
+            _emit(result)
+        undecided = [r for r in results if r["verdict"] == "undecided"]
+        while undecided and time.monotonic() < end - 1:
+            share = (end - time.monotonic()) / len(undecided)
+            previous = undecided.pop(0)
+            row = {k: previous[k] for k in ("split", "N", "workers", "dtype")}
+            _emit(_measure(packages, row, spec, time.monotonic() + share, sys.maxsize, previous))
+    finally:
+        for package in packages:
+            package.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))

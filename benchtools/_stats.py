@@ -1,0 +1,77 @@
+"""The statistics of a paired comparison: Wilcoxon signed-rank confidence interval.
+
+The gate times two builds of the package in turn, many times, and reads
+the log of each pair's time ratio. Those logs are not normal (a pair that
+another job interrupted is an outlier), so the interval is the
+distribution-free one that goes with the Wilcoxon signed-rank test: the
+Hodges-Lehmann estimate (the median of the Walsh averages) and the order
+statistics of the Walsh averages that the exact null distribution of the
+signed-rank statistic gives (Hollander, Wolfe and Chicken, *Nonparametric
+Statistical Methods*, 3rd ed., 3.2). It assumes the pairs' logs are
+independent and symmetric about their centre, not normal.
+"""
+
+import math
+
+__all__ = ["signed_rank_critical", "signed_rank_interval", "walsh_averages"]
+
+
+def walsh_averages(values):
+    """The ``n (n + 1) / 2`` averages ``(x_i + x_j) / 2`` for ``i <= j``, sorted."""
+    x = list(values)
+    return sorted((x[i] + x[j]) / 2 for i in range(len(x)) for j in range(i, len(x)))
+
+
+def signed_rank_critical(n, alpha):
+    """The largest ``k`` with ``P(T <= k) <= alpha / 2`` for the signed-rank statistic ``T`` of ``n``.
+
+    ``T`` is the sum of the ranks with a positive sign; under the null
+    hypothesis each of the ``2**n`` sign patterns is equally likely, so its
+    distribution is counted exactly (subsets of ``1..n`` by their sum).
+    Returns -1 when even ``T = 0`` is too likely (``n`` too small for that
+    ``alpha``): the interval is then unbounded.
+    """
+    if n < 1:
+        return -1
+    top = n * (n + 1) // 2
+    counts = [1] + [0] * top
+    for rank in range(1, n + 1):
+        for s in range(top, rank - 1, -1):
+            counts[s] += counts[s - rank]
+    total = 2.0 ** n
+    cumulative, k = 0.0, -1
+    for s, c in enumerate(counts):
+        cumulative += c / total
+        if cumulative > alpha / 2:
+            break
+        k = s
+    return k
+
+
+def signed_rank_interval(values, confidence=0.99):
+    """``(low, estimate, high)``: the signed-rank interval and the Hodges-Lehmann estimate.
+
+    Parameters
+    ----------
+    values : sequence of float
+        Paired differences (here: logs of time ratios), at least one.
+    confidence : float
+        Two-sided confidence of the interval, in (0, 1).
+
+    Returns
+    -------
+    tuple of float
+        ``low`` and ``high`` are ``-inf`` and ``inf`` when there are too few
+        values for that confidence.
+    """
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence}")
+    walsh = walsh_averages(values)
+    if not walsh:
+        raise ValueError("signed_rank_interval needs at least one value, got none")
+    m = len(walsh)
+    estimate = (walsh[(m - 1) // 2] + walsh[m // 2]) / 2
+    k = signed_rank_critical(len(values), 1 - confidence)
+    if k < 0:
+        return -math.inf, estimate, math.inf
+    return walsh[k], estimate, walsh[m - 1 - k]

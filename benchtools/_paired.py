@@ -14,8 +14,9 @@ with both builds' pools and ``auto``'s choices drawn anew (:func:`redraw`),
 then times blocks of calls of BASE and HEAD alternately, in ABBA order
 (BASE HEAD, HEAD BASE, ...), and keeps the median over its pairs of the log
 of HEAD's block time over BASE's. A block is at least ``block_seconds`` and
-:data:`MIN_CALLS` calls, each timed on its own, and its time is the median
-call (:func:`_block`). From the minimum number of batches on,
+:data:`MIN_CALLS` calls, each timed on its own; its time is the median
+call for ``processes`` and the mean without the slowest quarter for the
+others (:data:`BLOCK_STATISTICS`). From the minimum number of batches on,
 after every batch, it computes the signed-rank interval of the batches'
 values (:mod:`benchtools._stats`) and stops the row as soon as the interval
 lies entirely under ``log(factor)`` (ok) or entirely over it (regressed); a
@@ -46,7 +47,7 @@ from . import _stats
 PACKAGES = ("paralleldot_base", "paralleldot_head")
 #: Seconds of calls of each build before a row's first pair (pools start, auto decides).
 WARM_SECONDS = 0.1
-#: Calls per block at least: a block's value is the median of its calls (:func:`_block`).
+#: Calls per block at least: a block's value is made of its calls' times (:data:`BLOCK_STATISTICS`).
 MIN_CALLS = 5
 
 
@@ -85,17 +86,39 @@ def _number(funcs, block_seconds):
         number = max(number + 1, int(number * min(10.0, 1.2 * block_seconds / max(elapsed, 1e-9))))
 
 
-def _block(func, number):
-    """The median time of ``number`` calls of ``func``, each timed on its own.
+def _median(times):
+    """The median call: a block of ``processes`` calls (see :data:`BLOCK_STATISTICS`)."""
+    return statistics.median(times)
 
-    With a core taken by another job, a call now and then waits for its
-    share of that core (a worker process, a pool thread): a long tail of
-    slow calls, which a block's mean carries and its median does not. Busy,
-    identical code in ``processes`` rows scattered by about 0.4 in the log
-    of a block's mean (one or two slow calls in a block of a few), and
-    7 of 54 rows stayed undecided after 9 minutes. The gate thus judges
-    the typical call; a change that only adds rare slow calls is not its
-    question.
+
+def _trimmed_mean(times):
+    """The mean of the calls without the slowest quarter (see :data:`BLOCK_STATISTICS`)."""
+    kept = sorted(times)[:len(times) - len(times) // 4]
+    return math.fsum(kept) / len(kept)
+
+
+#: How a block's calls make its time, per split (any other: ``"threads"``'s).
+#:
+#: - ``processes``: the median call. With a core taken by another job, a
+#:   worker process waits for its share of that core in many calls, a long
+#:   tail which a block's mean carries: busy, identical code scattered by
+#:   about 0.4 in the log of a block's mean, and 7 of 54 rows stayed
+#:   undecided; without only the slowest quarter, 3 rows of ``processes``
+#:   at 1e6 still did. The median call decided every row of identical code,
+#:   3 runs of 3, idle and busy (docs/gate.md).
+#: - ``threads`` and ``auto``: the mean without the slowest quarter. With
+#:   4 threads on 2 cores a call's time has two modes; the median reads
+#:   only the mode that holds the middle call, and an injected 1.15x that
+#:   moved calls between the modes read as 0.98x to 1.10x (two rows called
+#:   ok, idle). The trimmed mean keeps both modes and still drops the rare
+#:   waits for a core: idle it decided all 54 rows right in 5 runs of 5.
+BLOCK_STATISTICS = {"processes": _median, "threads": _trimmed_mean}
+
+
+def _block(func, number, statistic=_trimmed_mean):
+    """The time of a block: ``number`` calls of ``func``, each timed on its own, gc off.
+
+    ``statistic`` makes one value of the calls' times (:data:`BLOCK_STATISTICS`).
     """
     clock = time.perf_counter
     times = []
@@ -109,7 +132,7 @@ def _block(func, number):
     finally:
         if enabled:
             gc.enable()
-    return statistics.median(times)
+    return statistic(times)
 
 
 def verdict(low, high, factor):
@@ -171,7 +194,7 @@ def pin_workers(packages):
 
 
 def measure_row(packages, make_calls, factor, confidence, batch, min_batches, max_batches,
-                block_seconds, deadline, previous=None):
+                block_seconds, deadline, previous=None, statistic=_trimmed_mean):
     """Batches of ABBA pairs of BASE and HEAD until the interval decides; the row.
 
     ``make_calls()`` returns the two functions (BASE, HEAD), made anew for
@@ -180,6 +203,7 @@ def measure_row(packages, make_calls, factor, confidence, batch, min_batches, ma
     HEAD's time over BASE's; the interval is taken over the batches' values.
     ``previous``, the result of an earlier call for the same row, is
     continued: its batches count, and at least one more is measured.
+    ``statistic`` makes a block's time from its calls' times (:func:`_block`).
     """
     calls = make_calls()
     _warm(calls, WARM_SECONDS)
@@ -199,11 +223,11 @@ def measure_row(packages, make_calls, factor, confidence, batch, min_batches, ma
         logs = []
         for i in range(batch):
             if (i + len(batches)) % 2 == 0:
-                t_base = _block(base, number)
-                t_head = _block(head, number)
+                t_base = _block(base, number, statistic)
+                t_head = _block(head, number, statistic)
             else:
-                t_head = _block(head, number)
-                t_base = _block(base, number)
+                t_head = _block(head, number, statistic)
+                t_base = _block(base, number, statistic)
             base_times.append(t_base)
             head_times.append(t_head)
             logs.append(math.log(t_head / t_base))
@@ -236,7 +260,8 @@ def _measure(packages, row, spec, deadline, max_batches, previous=None):
     try:
         result = measure_row(packages, make_calls, spec["factor"], spec["confidence"],
                              spec["batch"], spec["min_batches"], max_batches,
-                             spec["block_seconds"], deadline, previous)
+                             spec["block_seconds"], deadline, previous,
+                             BLOCK_STATISTICS.get(row["split"], _trimmed_mean))
     except Exception as exc:  # a build that fails a row fails that row only
         result = {"verdict": "failed", "error": f"{type(exc).__name__}: {exc}"}
     spent = time.monotonic() - started + (previous or {}).get("seconds", 0.0)

@@ -162,17 +162,62 @@ def test_the_measuring_process_measures_undecided_rows_further(monkeypatch, tmp_
     assert not any(k.startswith("_") for k in again)
 
 
-def test_a_block_is_its_median_call_so_a_rare_wait_for_a_core_does_not_move_it():
+def _spin(seconds):
+    """Busy-wait ``seconds`` (a call that holds its core, as a dot product does)."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def test_a_block_drops_its_slowest_quarter_so_a_rare_wait_for_a_core_does_not_move_it():
     """One call in five waits 20 times as long (a worker waiting for a core): the block ignores it."""
     calls = []
 
     def func():
         calls.append(None)
-        wait = 2e-3 if len(calls) % 5 == 0 else 1e-4
-        end = time.perf_counter() + wait
-        while time.perf_counter() < end:
-            pass
+        _spin(2e-3 if len(calls) % 5 == 0 else 1e-4)
 
     value = _paired._block(func, 5)
     assert len(calls) == 5
-    assert 1e-4 <= value < 3e-4  # the median call; the mean would be 4.8e-4
+    assert 1e-4 <= value < 3e-4  # the four fast calls; the mean of all five would be 4.8e-4
+
+
+def test_a_block_keeps_both_modes_of_a_call_so_a_shift_between_them_shows():
+    """Calls alternate between a fast and a slow mode (4 threads on 2 cores): the block reads both.
+
+    The slowed build has 3 slow calls in 5 where the base has 2: the median
+    call reads 1x or 2x depending on which mode holds the middle call; the
+    block's value must rise by about the mean's ratio instead.
+    """
+    def build(slow_calls):
+        calls = []
+
+        def func():
+            calls.append(None)
+            _spin(1e-3 if len(calls) % 5 < slow_calls else 5e-4)
+        return func
+
+    base = _paired._block(build(2), 20)
+    head = _paired._block(build(3), 20)
+    # Without the slowest quarter (5 of 20): base keeps 3 slow of 15, head 7 of 15.
+    assert 1.15 < head / base < 1.4
+
+
+def test_a_block_of_processes_is_its_median_call_so_waits_in_many_calls_do_not_move_it():
+    """Busy, a worker process waits for a core in 2 calls of 5: the processes block reads the fast call.
+
+    The trimmed mean of the threads keeps one of the two waits (and reads
+    about 2.4 times the fast call); a ``processes`` block must not.
+    """
+    def build():
+        calls = []
+
+        def func():
+            calls.append(None)
+            _spin(2e-3 if len(calls) % 5 in (1, 3) else 2e-4)
+        return func
+
+    statistic = _paired.BLOCK_STATISTICS["processes"]
+    assert 2e-4 <= _paired._block(build(), 5, statistic) < 4e-4
+    assert _paired._block(build(), 5) > 5e-4  # the threads' statistic keeps a wait
+    assert _paired.BLOCK_STATISTICS.get("auto", _paired._trimmed_mean) is _paired._trimmed_mean

@@ -1,6 +1,7 @@
 """The chunk kernels: exact for integers and booleans, which one runs, BLAS restored."""
 
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -176,3 +177,16 @@ def test_a_failing_chunk_waits_for_the_others():
         threads.run_on(paralleldot._pools.thread_pool(2), a, a, paralleldot.split(30_000, 3),
                        inline_first=True, kernel=kernel)
     assert finished == [1, 1]
+
+
+def test_the_compiled_kernel_is_built_wherever_a_c_compiler_is():
+    """Without it every test of tests/test_native.py skips: a build that lost it must fail here.
+
+    ``pip install .`` builds it wherever a C compiler is found (CI has one);
+    ``PARALLELDOT_NO_NATIVE=1`` turns it off on purpose.
+    """
+    if os.environ.get("PARALLELDOT_NO_NATIVE", "").strip() not in ("", "0"):
+        pytest.skip("PARALLELDOT_NO_NATIVE is set")
+    if not any(shutil.which(cc) for cc in ("cc", "gcc", "clang")):
+        pytest.skip("no C compiler: the package runs its numpy kernels")
+    assert _kernels._native is not None, "paralleldot._native was not built; reinstall with pip"

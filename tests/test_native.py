@@ -76,7 +76,8 @@ def test_nan_and_inf(dtype, bad):
     a = np.ones(LARGE, dtype)
     a[LARGE // 2] = bad
     b = np.ones(LARGE, dtype)
-    expected = np.dot(a, b)
+    with np.errstate(invalid="ignore"):  # OpenBLAS's complex inf * 1 (see docs/package.md)
+        expected = np.dot(a, b)
     for threads in (1, 2):
         result = native.dot(a, b, threads)
         if a.dtype.kind == "f":
@@ -110,9 +111,11 @@ def test_what_it_does_not_take_returns_none():
         (f8.tolist(), f8),                     # not an ndarray
     ]:
         assert native.dot(a, b, 2) is None
-        assert not native.supports(a, b) if isinstance(a, np.ndarray) else True
+        if isinstance(a, np.ndarray):
+            assert not native.supports(a, b)
         if isinstance(a, np.ndarray) and a.ndim == 1 and a.shape == b.shape:
-            assert_same_as_numpy(parallel_dot(a, b, workers=2), a, b)  # numpy does them
+            with np.errstate(over="ignore"):  # float16 overflows, in numpy.dot too
+                assert_same_as_numpy(parallel_dot(a, b, workers=2), a, b)  # numpy does them
     for threads in (0, -1, 2.0, True, "2"):
         assert native.dot(f8, f8, threads) is None
 
@@ -123,7 +126,6 @@ def test_workers_none_is_the_default_count():
 
 
 def test_concurrent_callers_share_the_team():
-    rng = np.random.default_rng(3)
     pairs = [(_full_range("i8", LARGE + i, i), _full_range("i8", LARGE + i, 100 + i)) for i in range(6)]
     errors = []
 
@@ -139,7 +141,6 @@ def test_concurrent_callers_share_the_team():
     for t in callers:
         t.join(timeout=120)
     assert not errors and not any(t.is_alive() for t in callers)
-    assert rng is not None
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")

@@ -12,7 +12,7 @@ The path of one call reads top to bottom::
 
 import numpy as np
 
-from . import _auto, _kernels
+from . import _auto, _kernels, _pools
 from ._pools import usable_cores
 from ._split import _check_count, _split
 from .backends import dask_cluster, processes, serial, threads
@@ -35,6 +35,8 @@ _CORES = usable_cores()  # what workers=None means: the cores at import
 if _kernels._native is not None:
     # backend="auto" answered in C when its choice is known (see _native.c)
     _kernels._native.configure(_CORES, _auto.FLOOR_BYTES, "serial", "inline", "native")
+    # paralleldot.shutdown() ends the compiled kernel's team too
+    _pools.on_shutdown(_kernels._native.stop)
     _FAST = _kernels._native.fast
 else:
     _FAST = None

@@ -34,7 +34,8 @@
  * (back-to-back calls do not pay a wake-up), then sleep on a condition
  * variable. One call uses the team at a time (a mutex taken with the GIL
  * released). After fork() the child has no workers: the team is rebuilt on
- * its first parallel call.
+ * its first parallel call. stop() ends the workers (paralleldot.shutdown() calls
+ * it): a team is drawn anew, threads and their places, like the pools.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -259,6 +260,10 @@ worker(void *arg)
             RELAX();
         }
         seen = g;
+        if (slot->kernel == NULL) { /* stop_team(): leave */
+            atomic_fetch_sub_explicit(&pending, 1, memory_order_release);
+            return NULL;
+        }
         slot->kernel(slot->x, slot->y, slot->n, &slot->part);
         atomic_fetch_sub_explicit(&pending, 1, memory_order_release);
     }
@@ -283,6 +288,28 @@ grow_team(int wanted)
         team_size++;
     }
     return team_size;
+}
+
+/* Ask every worker to leave and wait until they have (GIL released by the
+ * caller). The next parallel call starts a new team. */
+static void
+stop_team(void)
+{
+    pthread_mutex_lock(&call_lock);
+    int workers = team_size;
+    if (workers > 0) {
+        atomic_store(&pending, workers);
+        for (int i = 1; i <= workers; i++) {
+            slots[i].kernel = NULL;
+            atomic_fetch_add_explicit(&slots[i].gen, 1, memory_order_release);
+        }
+        pthread_mutex_lock(&wake_lock);
+        pthread_cond_broadcast(&wake);
+        pthread_mutex_unlock(&wake_lock);
+        while (atomic_load_explicit(&pending, memory_order_acquire) > 0) sched_yield();
+        team_size = 0;
+    }
+    pthread_mutex_unlock(&call_lock);
 }
 
 static void
@@ -549,6 +576,15 @@ native_team_size(PyObject *self, PyObject *unused)
 }
 
 static PyObject *
+native_stop(PyObject *self, PyObject *unused)
+{
+    Py_BEGIN_ALLOW_THREADS
+    stop_team();
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+static PyObject *
 native_isa(PyObject *self, PyObject *unused)
 {
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && __GNUC__ >= 11
@@ -568,6 +604,8 @@ static PyMethodDef methods[] = {
     {"fast", (PyCFunction)(void (*)(void))native_fast, METH_FASTCALL, fast_doc},
     {"configure", native_configure, METH_VARARGS, configure_doc},
     {"team_size", native_team_size, METH_NOARGS, "Workers started in this process."},
+    {"stop", native_stop, METH_NOARGS,
+     "stop()\n--\n\nStop the team's workers; the next parallel call starts new ones."},
     {"isa", native_isa, METH_NOARGS, "The instruction set the loops run with."},
     {NULL, NULL, 0, NULL},
 };

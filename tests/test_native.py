@@ -157,6 +157,53 @@ def test_a_forked_child_rebuilds_the_team():
     assert native.dot(a, a, 3) == expected
 
 
+def _os_threads():
+    return len(os.listdir("/proc/self/task"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="no /proc")
+def test_shutdown_ends_the_team_and_the_next_call_starts_one():
+    import paralleldot
+
+    a = _full_range("i8", LARGE, 11)
+    expected = np.dot(a, a)
+    assert native.dot(a, a, 4) == expected
+    workers = native.team_size()
+    assert workers >= 3
+    before = _os_threads()
+    paralleldot.shutdown()
+    assert native.team_size() == 0
+    assert _os_threads() <= before - workers  # the workers' threads are gone, not parked
+    assert native.dot(a, a, 4) == expected and native.team_size() >= 3
+    native.stop()
+    native.stop()  # twice, or with no team: harmless
+    assert native.team_size() == 0
+
+
+def test_stop_while_other_threads_call():
+    a = _full_range("i4", LARGE, 12)
+    expected = np.dot(a, a)
+    errors, done = [], threading.Event()
+
+    def call():
+        try:
+            while not done.is_set():
+                if native.dot(a, a, 3) != expected:
+                    errors.append("wrong result")
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(repr(exc))
+
+    callers = [threading.Thread(target=call) for _ in range(3)]
+    for t in callers:
+        t.start()
+    for _ in range(200):
+        native.stop()
+    done.set()
+    for t in callers:
+        t.join(timeout=120)
+    assert not errors and not any(t.is_alive() for t in callers)
+
+
 @pytest.mark.parametrize("dtype", [*INTEGERS, *FLOATS])
 def test_auto_small_and_large_through_the_fast_path(dtype):
     for n in (0, 1, 1000, 5000, LARGE):

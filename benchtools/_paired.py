@@ -16,7 +16,7 @@ then times blocks of calls of BASE and HEAD alternately, in ABBA order
 of HEAD's block time over BASE's. A block is at least ``block_seconds`` and
 :data:`MIN_CALLS` calls, each timed on its own; its time is the median
 call for ``processes`` and the mean without the slowest quarter for the
-others (:data:`BLOCK_STATISTICS`). From the minimum number of batches on,
+others (:func:`block_statistic`). From the minimum number of batches on,
 after every batch, it computes the signed-rank interval of the batches'
 values (:mod:`benchtools._stats`) and stops the row as soon as the interval
 lies entirely under ``log(factor)`` (ok) or entirely over it (regressed); a
@@ -47,7 +47,7 @@ from . import _stats
 PACKAGES = ("paralleldot_base", "paralleldot_head")
 #: Seconds of calls of each build before a row's first pair (pools start, auto decides).
 WARM_SECONDS = 0.1
-#: Calls per block at least: a block's value is made of its calls' times (:data:`BLOCK_STATISTICS`).
+#: Calls per block at least: a block's value is made of its calls' times (:func:`block_statistic`).
 MIN_CALLS = 5
 
 
@@ -86,39 +86,41 @@ def _number(funcs, block_seconds):
         number = max(number + 1, int(number * min(10.0, 1.2 * block_seconds / max(elapsed, 1e-9))))
 
 
-def _median(times):
-    """The median call: a block of ``processes`` calls (see :data:`BLOCK_STATISTICS`)."""
-    return statistics.median(times)
-
-
 def _trimmed_mean(times):
-    """The mean of the calls without the slowest quarter (see :data:`BLOCK_STATISTICS`)."""
+    """The mean of the calls without the slowest quarter (see :func:`block_statistic`)."""
     kept = sorted(times)[:len(times) - len(times) // 4]
     return math.fsum(kept) / len(kept)
 
 
-#: How a block's calls make its time, per split (any other: ``"threads"``'s).
-#:
-#: - ``processes``: the median call. With a core taken by another job, a
-#:   worker process waits for its share of that core in many calls, a long
-#:   tail which a block's mean carries: busy, identical code scattered by
-#:   about 0.4 in the log of a block's mean, and 7 of 54 rows stayed
-#:   undecided; without only the slowest quarter, 3 rows of ``processes``
-#:   at 1e6 still did. The median call decided every row of identical code,
-#:   3 runs of 3, idle and busy (docs/gate.md).
-#: - ``threads`` and ``auto``: the mean without the slowest quarter. With
-#:   4 threads on 2 cores a call's time has two modes; the median reads
-#:   only the mode that holds the middle call, and an injected 1.15x that
-#:   moved calls between the modes read as 0.98x to 1.10x (two rows called
-#:   ok, idle). The trimmed mean keeps both modes and still drops the rare
-#:   waits for a core: idle it decided all 54 rows right in 5 runs of 5.
-BLOCK_STATISTICS = {"processes": _median, "threads": _trimmed_mean}
+#: Splits whose block is not the trimmed mean (see :func:`block_statistic`).
+BLOCK_STATISTICS = {"processes": statistics.median}
 
 
-def _block(func, number, statistic=_trimmed_mean):
+def block_statistic(split):
+    """How a block's calls make its time for rows of ``split``: a function of the calls' times.
+
+    - ``processes``: the median call. With a core taken by another job, a
+      worker process waits for its share of that core in many calls, a
+      long tail which a block's mean carries: busy, identical code
+      scattered by about 0.4 in the log of a block's mean, and 7 of 54 rows
+      stayed undecided; without only the slowest quarter, 3 rows of
+      ``processes`` at 1e6 still did. The median call decided every row of
+      identical code, 3 runs of 3, idle and busy (docs/gate.md).
+    - any other (``threads``, ``auto``): the mean without the slowest
+      quarter. With 4 threads on 2 cores a call's time has two modes; the
+      median reads only the mode that holds the middle call, and an
+      injected 1.15x that moved calls between the modes read as 0.98x to
+      1.10x (two rows called ok, idle). The trimmed mean keeps both modes
+      and still drops the rare waits for a core: idle it decided all 54
+      rows right in 5 runs of 5.
+    """
+    return BLOCK_STATISTICS.get(split, _trimmed_mean)
+
+
+def _block(func, number, statistic):
     """The time of a block: ``number`` calls of ``func``, each timed on its own, gc off.
 
-    ``statistic`` makes one value of the calls' times (:data:`BLOCK_STATISTICS`).
+    ``statistic`` makes one value of the calls' times (:func:`block_statistic`).
     """
     clock = time.perf_counter
     times = []
@@ -194,7 +196,7 @@ def pin_workers(packages):
 
 
 def measure_row(packages, make_calls, factor, confidence, batch, min_batches, max_batches,
-                block_seconds, deadline, previous=None, statistic=_trimmed_mean):
+                block_seconds, deadline, statistic, previous=None):
     """Batches of ABBA pairs of BASE and HEAD until the interval decides; the row.
 
     ``make_calls()`` returns the two functions (BASE, HEAD), made anew for
@@ -260,8 +262,8 @@ def _measure(packages, row, spec, deadline, max_batches, previous=None):
     try:
         result = measure_row(packages, make_calls, spec["factor"], spec["confidence"],
                              spec["batch"], spec["min_batches"], max_batches,
-                             spec["block_seconds"], deadline, previous,
-                             BLOCK_STATISTICS.get(row["split"], _trimmed_mean))
+                             spec["block_seconds"], deadline, block_statistic(row["split"]),
+                             previous)
     except Exception as exc:  # a build that fails a row fails that row only
         result = {"verdict": "failed", "error": f"{type(exc).__name__}: {exc}"}
     spent = time.monotonic() - started + (previous or {}).get("seconds", 0.0)

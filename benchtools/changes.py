@@ -551,8 +551,8 @@ if _AsvRegressions is not None:
                 data = graph.get_data()
                 reference = repr(NUMPY_DOT) if benchmark["name"] == SIDE_BY_SIDE else None
                 graph_params = {k: v for k, v in graph.params.items() if len(all_params[k]) > 1}
-                at_impl = (benchmark.get("param_names") or []).index("impl") \
-                    if "impl" in (benchmark.get("param_names") or []) else None
+                names = benchmark.get("param_names") or []
+                at_impl = names.index("impl") if "impl" in names else None
                 for j, entry_name, _, threshold in data_filter.get_graph_data(graph, benchmark):
                     impl = None if at_impl is None else combos[j or 0][at_impl].strip("'")
                     if control_impl(benchmark["name"], impl) is not None:

@@ -177,7 +177,7 @@ def test_a_block_drops_its_slowest_quarter_so_a_rare_wait_for_a_core_does_not_mo
         calls.append(None)
         _spin(2e-3 if len(calls) % 5 == 0 else 1e-4)
 
-    value = _paired._block(func, 5)
+    value = _paired._block(func, 5, _paired.block_statistic("threads"))
     assert len(calls) == 5
     assert 1e-4 <= value < 3e-4  # the four fast calls; the mean of all five would be 4.8e-4
 
@@ -197,8 +197,9 @@ def test_a_block_keeps_both_modes_of_a_call_so_a_shift_between_them_shows():
             _spin(1e-3 if len(calls) % 5 < slow_calls else 5e-4)
         return func
 
-    base = _paired._block(build(2), 20)
-    head = _paired._block(build(3), 20)
+    statistic = _paired.block_statistic("threads")
+    base = _paired._block(build(2), 20, statistic)
+    head = _paired._block(build(3), 20, statistic)
     # Without the slowest quarter (5 of 20): base keeps 3 slow of 15, head 7 of 15.
     assert 1.15 < head / base < 1.4
 
@@ -217,7 +218,6 @@ def test_a_block_of_processes_is_its_median_call_so_waits_in_many_calls_do_not_m
             _spin(2e-3 if len(calls) % 5 in (1, 3) else 2e-4)
         return func
 
-    statistic = _paired.BLOCK_STATISTICS["processes"]
-    assert 2e-4 <= _paired._block(build(), 5, statistic) < 4e-4
-    assert _paired._block(build(), 5) > 5e-4  # the threads' statistic keeps a wait
-    assert _paired.BLOCK_STATISTICS.get("auto", _paired._trimmed_mean) is _paired._trimmed_mean
+    assert 2e-4 <= _paired._block(build(), 5, _paired.block_statistic("processes")) < 4e-4
+    for split in ("threads", "auto"):  # the trimmed mean keeps a wait
+        assert _paired._block(build(), 5, _paired.block_statistic(split)) > 5e-4

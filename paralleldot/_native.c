@@ -30,6 +30,10 @@
  *
  * The team
  * --------
+ * A call cuts the vectors into chunks (CHUNKS_PER_THREAD per thread) that the
+ * caller and the woken workers take from one counter: a worker that is late
+ * (asleep, or its core taken by another process) leaves its chunks to the
+ * caller instead of making it wait. Partial sums are added in chunk order.
  * Workers wait for a generation counter: they spin for SPIN_NS after a job
  * (back-to-back calls do not pay a wake-up), then sleep on a condition
  * variable. One call uses the team at a time (a mutex taken with the GIL
@@ -207,22 +211,38 @@ add_into(add_t add, int bits, acc_t *total, const acc_t *part)
 
 #define MAX_THREADS 64
 #define SPIN_NS 50000 /* a worker spins this long after a job, then sleeps */
-/* Fewer elements than this per thread: fewer threads. */
+/* Fewer bytes than this per thread: fewer threads. */
 #define MIN_CHUNK_BYTES (1 << 15)
+/* A job is cut into this many chunks per thread (fewer where a chunk would
+ * fall under MIN_CHUNK_BYTES), taken by whichever thread comes first. */
+#define CHUNKS_PER_THREAD 8
+#define MAX_CHUNKS (MAX_THREADS * CHUNKS_PER_THREAD)
 
-/* One mailbox per worker: the caller posts a chunk and bumps `gen`. */
+/* One mailbox per worker: the caller bumps `gen` to wake it. */
 typedef struct {
     atomic_uint gen;
     unsigned started; /* gen when the worker was started */
-    kernel_t kernel;
-    const char *x, *y;
-    npy_intp n;
-    acc_t part;
+    int quit;         /* set by stop_team() before it bumps gen */
     char pad[64];
 } slot_t;
 
+/* The job: `chunks` chunks of `chunk` elements (the last one shorter).
+ * Its fields are written by the caller before it publishes `ticket`, and
+ * stay until every chunk is done. */
+static struct {
+    kernel_t kernel;
+    const char *x, *y;
+    npy_intp n, chunk, itemsize;
+} job;
+/* (job number << 32) | (chunks << 16) | next chunk: a thread takes chunk c
+ * by moving `next` from c to c + 1 (compare and swap). Everything a thread
+ * needs to decide is in the ticket, so a worker that wakes late, after its
+ * job was done, takes a chunk of the current job or nothing. */
+static _Atomic uint64_t ticket;
+static atomic_int done;               /* chunks of the job computed */
+static acc_t parts[MAX_CHUNKS];       /* chunk c's sum, added in chunk order */
 static slot_t slots[MAX_THREADS];
-static atomic_int pending;
+static atomic_int leaving;            /* stop_team(): workers still to leave */
 static int team_size; /* workers started: slots 1 .. team_size (the caller is slot 0) */
 static pthread_mutex_t wake_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
@@ -234,6 +254,29 @@ now_ns(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+/* Take and compute chunks of the current job until none is left. */
+static void
+take_chunks(void)
+{
+    uint64_t t = atomic_load_explicit(&ticket, memory_order_acquire);
+    for (;;) {
+        unsigned next = (unsigned)(t & 0xffff), chunks = (unsigned)((t >> 16) & 0xffff);
+        if (next >= chunks) return;
+        if (!atomic_compare_exchange_weak_explicit(&ticket, &t, t + 1, memory_order_acq_rel,
+                                                   memory_order_acquire))
+            continue; /* t was reloaded */
+        /* Chunk `next` is ours and not done: the job cannot end before it is. */
+        npy_intp start = (npy_intp)next * job.chunk;
+        npy_intp len = job.n - start < job.chunk ? job.n - start : job.chunk;
+        acc_t part;
+        memset(&part, 0, sizeof part);
+        job.kernel(job.x + start * job.itemsize, job.y + start * job.itemsize, len, &part);
+        parts[next] = part;
+        atomic_fetch_add_explicit(&done, 1, memory_order_release);
+        t = atomic_load_explicit(&ticket, memory_order_acquire);
+    }
 }
 
 static void *
@@ -260,12 +303,11 @@ worker(void *arg)
             RELAX();
         }
         seen = g;
-        if (slot->kernel == NULL) { /* stop_team(): leave */
-            atomic_fetch_sub_explicit(&pending, 1, memory_order_release);
+        if (slot->quit) { /* stop_team(): leave */
+            atomic_fetch_sub_explicit(&leaving, 1, memory_order_release);
             return NULL;
         }
-        slot->kernel(slot->x, slot->y, slot->n, &slot->part);
-        atomic_fetch_sub_explicit(&pending, 1, memory_order_release);
+        take_chunks();
     }
     return NULL;
 }
@@ -278,6 +320,7 @@ grow_team(int wanted)
         pthread_t t;
         pthread_attr_t attr;
         int id = team_size + 1;
+        slots[id].quit = 0;
         slots[id].started = atomic_load(&slots[id].gen);
         pthread_attr_init(&attr);
         pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -298,15 +341,15 @@ stop_team(void)
     pthread_mutex_lock(&call_lock);
     int workers = team_size;
     if (workers > 0) {
-        atomic_store(&pending, workers);
+        atomic_store(&leaving, workers);
         for (int i = 1; i <= workers; i++) {
-            slots[i].kernel = NULL;
+            slots[i].quit = 1;
             atomic_fetch_add_explicit(&slots[i].gen, 1, memory_order_release);
         }
         pthread_mutex_lock(&wake_lock);
         pthread_cond_broadcast(&wake);
         pthread_mutex_unlock(&wake_lock);
-        while (atomic_load_explicit(&pending, memory_order_acquire) > 0) sched_yield();
+        while (atomic_load_explicit(&leaving, memory_order_acquire) > 0) sched_yield();
         team_size = 0;
     }
     pthread_mutex_unlock(&call_lock);
@@ -329,13 +372,16 @@ after_fork_child(void)
 {
     /* The workers did not survive the fork: start over. */
     team_size = 0;
-    atomic_store(&pending, 0);
+    atomic_store(&leaving, 0);
     pthread_mutex_init(&wake_lock, NULL);
     pthread_cond_init(&wake, NULL);
     pthread_mutex_init(&call_lock, NULL);
 }
 
-/* Run the kernel over n elements on `threads` threads (GIL released by the caller). */
+/* Run the kernel over n elements on `threads` threads (GIL released by the
+ * caller). The caller takes chunks too, so a worker that is late to wake
+ * (asleep, or its core taken by another process) costs at most the chunks
+ * it would have done, computed by the caller instead: never a wait. */
 static void
 run(const kind_t *kind, const char *x, const char *y, npy_intp n, npy_intp itemsize,
     int threads, acc_t *total)
@@ -350,32 +396,36 @@ run(const kind_t *kind, const char *x, const char *y, npy_intp n, npy_intp items
     }
     pthread_mutex_lock(&call_lock);
     if (grow_team(threads - 1) + 1 < threads) threads = team_size + 1;
-    npy_intp bounds[MAX_THREADS + 1];
-    bounds[0] = 0;
-    bounds[threads] = n;
-    /* Balanced contiguous chunks, cut at multiples of 64 elements. */
+    /* Chunks: CHUNKS_PER_THREAD per thread, each MIN_CHUNK_BYTES at least,
+     * cut at multiples of 64 elements. */
+    npy_intp chunks = (n * itemsize * 2) / MIN_CHUNK_BYTES;
+    if (chunks > (npy_intp)threads * CHUNKS_PER_THREAD) chunks = (npy_intp)threads * CHUNKS_PER_THREAD;
+    if (chunks < threads) chunks = threads;
+    npy_intp chunk = ((n + chunks - 1) / chunks + 63) & ~(npy_intp)63;
+    chunks = (n + chunk - 1) / chunk;
+    job.kernel = kind->kernel;
+    job.x = x;
+    job.y = y;
+    job.n = n;
+    job.chunk = chunk;
+    job.itemsize = itemsize;
+    atomic_store_explicit(&done, 0, memory_order_relaxed);
+    uint64_t number = (atomic_load_explicit(&ticket, memory_order_relaxed) >> 32) + 1;
+    atomic_store_explicit(&ticket, (number << 32) | ((uint64_t)chunks << 16), memory_order_release);
     for (int i = 1; i < threads; i++)
-        bounds[i] = (npy_intp)((double)n * i / threads) & ~(npy_intp)63;
-    atomic_store(&pending, threads - 1);
-    for (int i = 1; i < threads; i++) {
-        slot_t *s = &slots[i];
-        s->kernel = kind->kernel;
-        s->x = x + bounds[i] * itemsize;
-        s->y = y + bounds[i] * itemsize;
-        s->n = bounds[i + 1] - bounds[i];
-        memset(&s->part, 0, sizeof s->part);
-        atomic_fetch_add_explicit(&s->gen, 1, memory_order_release);
-    }
+        atomic_fetch_add_explicit(&slots[i].gen, 1, memory_order_release);
     pthread_mutex_lock(&wake_lock);
     pthread_cond_broadcast(&wake);
     pthread_mutex_unlock(&wake_lock);
-    kind->kernel(x, y, bounds[1], total);
+    take_chunks();
+    /* Only chunks that a worker has taken and not finished are left. Yield
+     * often: the worker may have been woken on the caller's own core. */
     int spins = 0;
-    while (atomic_load_explicit(&pending, memory_order_acquire) > 0) {
-        if (++spins > 4096) sched_yield();
+    while (atomic_load_explicit(&done, memory_order_acquire) < chunks) {
+        if ((++spins & 63) == 0) sched_yield();
         else RELAX();
     }
-    for (int i = 1; i < threads; i++) add_into(kind->add, kind->bits, total, &slots[i].part);
+    for (npy_intp c = 0; c < chunks; c++) add_into(kind->add, kind->bits, total, &parts[c]);
     pthread_mutex_unlock(&call_lock);
 }
 

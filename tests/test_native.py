@@ -157,6 +157,17 @@ def test_a_forked_child_rebuilds_the_team():
     assert native.dot(a, a, 3) == expected
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_floats_same_bits_whichever_thread_takes_a_chunk(dtype):
+    # Chunks go to whichever thread takes them first; their sums are added
+    # in chunk order, so a call's result never depends on that race.
+    rng = np.random.default_rng(13)
+    a = rng.standard_normal(2 * LARGE).astype(np.empty(0, dtype).real.dtype).view(dtype)
+    first = native.dot(a, a, 3)
+    results = {native.dot(a, a, 3).tobytes() for _ in range(200)}
+    assert results == {first.tobytes()}
+
+
 def _os_threads():
     return len(os.listdir("/proc/self/task"))
 

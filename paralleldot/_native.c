@@ -22,8 +22,10 @@
  * -------
  * Integers are summed in the unsigned integer of their width: the products
  * and the sum wrap modulo 2**bits, the bits numpy.dot gives (it sums in a
- * wider integer and casts). Floats are summed in many independent lanes
- * (another order than numpy.dot's BLAS: they differ by rounding only).
+ * wider integer and casts). Floats are summed in many independent lanes,
+ * with fused multiply-adds where the CPU has them (-ffp-contract=fast:
+ * one rounding where there were two; another order than numpy.dot's BLAS,
+ * so they differ by rounding only).
  *
  * Each loop is compiled for x86-64-v4 (AVX-512), x86-64-v3 (AVX2, FMA) and
  * the baseline, and the CPU picks one at load time (GCC's target_clones).
@@ -125,40 +127,62 @@ CLONES static void dot_f32(const char *xp, const char *yp, npy_intp n, acc_t *ou
     out->f[0] = acc[0] + s;
 }
 
-/* Complex vectors as real ones of 2n elements, interleaved (re, im):
- * p[j] sums x[k] * y[k] (even lanes re*re, odd lanes im*im) and q[j] sums
- * x[k] * y[k ^ 1] (even lanes re*im, odd lanes im*re); then the real part
- * is the even p minus the odd p, the imaginary part every q. Every lane is a
- * sequential sum: no reassociation, vectorised with one permutation. */
-#define COMPLEX_KERNEL(NAME, T, LANES, FIELD)                                 \
+/* Complex vectors as real ones of 2n elements, interleaved (re, im), in
+ * vectors of 64 bytes (GCC's and clang's vector extensions: each target
+ * clone gets the widest registers it has). p sums x * y (even lanes
+ * re*re, odd lanes im*im) and q sums x * y with each (re, im) pair of y
+ * swapped (even lanes re*im, odd lanes im*re): one in-lane shuffle, where
+ * indexing y[k ^ 1] made the compiler permute across lanes, half the
+ * speed. The real part is the even lanes of p minus the odd ones, the
+ * imaginary part every lane of q. Every lane is a sequential sum: no
+ * reassociation. */
+typedef double v8d __attribute__((vector_size(64)));
+typedef float v16f __attribute__((vector_size(64)));
+typedef long long v8l __attribute__((vector_size(64)));
+typedef int v16i __attribute__((vector_size(64)));
+#if defined(__clang__)
+#define SWAP_PAIRS_8(v) __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6)
+#define SWAP_PAIRS_16(v) \
+    __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14)
+#else
+#define SWAP_PAIRS_8(v) __builtin_shuffle(v, (v8l){1, 0, 3, 2, 5, 4, 7, 6})
+#define SWAP_PAIRS_16(v) \
+    __builtin_shuffle(v, (v16i){1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14})
+#endif
+
+#define COMPLEX_KERNEL(NAME, T, V, W, SWAP, FIELD)                            \
     CLONES static void NAME(const char *xp, const char *yp, npy_intp n,       \
                             acc_t *out)                                       \
     {                                                                         \
         const T *x = (const T *)xp, *y = (const T *)yp;                       \
-        T p[LANES] = {0}, q[LANES] = {0};                                     \
+        V p0 = {0}, p1 = {0}, q0 = {0}, q1 = {0}, xa, xb, ya, yb;             \
         npy_intp m = 2 * n, k = 0;                                            \
-        for (; k + LANES <= m; k += LANES)                                    \
-            for (int j = 0; j < LANES; j++) {                                 \
-                p[j] += x[k + j] * y[k + j];                                  \
-                q[j] += x[k + j] * y[k + (j ^ 1)];                            \
-            }                                                                 \
-        for (; k < m; k += 2) {                                               \
-            p[0] += x[k] * y[k];                                              \
-            p[1] += x[k + 1] * y[k + 1];                                      \
-            q[0] += x[k] * y[k + 1];                                          \
-            q[1] += x[k + 1] * y[k];                                          \
+        for (; k + 2 * W <= m; k += 2 * W) {                                  \
+            memcpy(&xa, x + k, sizeof xa);                                    \
+            memcpy(&xb, x + k + W, sizeof xb);                                \
+            memcpy(&ya, y + k, sizeof ya);                                    \
+            memcpy(&yb, y + k + W, sizeof yb);                                \
+            p0 += xa * ya;                                                    \
+            p1 += xb * yb;                                                    \
+            q0 += xa * SWAP(ya);                                              \
+            q1 += xb * SWAP(yb);                                              \
         }                                                                     \
-        for (int w = LANES / 2; w > 1; w /= 2)                                \
-            for (int j = 0; j < w; j++) {                                     \
-                p[j] += p[j + w];                                             \
-                q[j] += q[j + w];                                             \
-            }                                                                 \
-        out->FIELD[0] = p[0] - p[1];                                          \
-        out->FIELD[1] = q[0] + q[1];                                          \
+        T re = 0, im = 0;                                                     \
+        for (; k < m; k += 2) {                                               \
+            re += x[k] * y[k] - x[k + 1] * y[k + 1];                          \
+            im += x[k] * y[k + 1] + x[k + 1] * y[k];                          \
+        }                                                                     \
+        V p = p0 + p1, q = q0 + q1;                                           \
+        for (int j = 0; j < W; j += 2) {                                      \
+            re += p[j] - p[j + 1];                                            \
+            im += q[j] + q[j + 1];                                            \
+        }                                                                     \
+        out->FIELD[0] = re;                                                   \
+        out->FIELD[1] = im;                                                   \
     }
 
-COMPLEX_KERNEL(dot_c128, double, 16, d)
-COMPLEX_KERNEL(dot_c64, float, 32, f)
+COMPLEX_KERNEL(dot_c128, double, v8d, 8, SWAP_PAIRS_8, d)
+COMPLEX_KERNEL(dot_c64, float, v16f, 16, SWAP_PAIRS_16, f)
 
 /* How partial sums of a kernel add up. */
 typedef enum { ADD_INT, ADD_F64, ADD_F32, ADD_C128, ADD_C64 } add_t;

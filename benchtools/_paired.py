@@ -150,19 +150,24 @@ def verdict(low, high, factor):
 def redraw(packages):
     """Stop both builds' pools and forget ``auto``'s choices: the next calls draw them anew.
 
+    ``package.shutdown()`` stops every pool of a build: its thread and
+    process pools, and the compiled kernel's team of threads where the
+    build has one (paralleldot._native).
+
     (:func:`measure_row` also makes the process backend's shared vectors
     anew for each batch: where the pages of one build's segments fall was
     a bias of its own, identical code read 1.083 times slower on 40
     batches, processes 1e6 with 1 worker, float64.)
 
-    A build's worker processes, its pool threads and ``auto``'s choice are
-    drawn once and kept: where the scheduler puts a worker, or a near tie
-    that ``auto`` breaks one way in one build and the other way in the
-    other, would otherwise differ between the two builds for a whole row
-    (identical code read 1.43 times slower, processes 1e5 with 1 worker,
-    when one build's worker drew a worse place than the other's). Drawn
-    again before every batch, they are part of each batch's noise, which
-    the interval over batches accounts for.
+    Without it, a build's worker processes, its pool threads, its kernel
+    team and ``auto``'s choice would be drawn once for a whole row, and
+    where the scheduler put a worker, or a near tie that ``auto`` broke one
+    way in one build and the other way in the other, would differ between
+    the two builds for the whole row (identical code read 1.43 times
+    slower, processes 1e5 with 1 worker, when one build's worker drew a
+    worse place than the other's). Drawn again before every batch, they are
+    part of each batch's noise, which the interval over batches accounts
+    for.
     """
     for package in packages:
         package.shutdown()

@@ -12,7 +12,7 @@ The path of one call reads top to bottom::
 
 import numpy as np
 
-from . import _auto, _kernels
+from . import _auto, _kernels, _pools
 from ._pools import usable_cores
 from ._split import _check_count, _split
 from .backends import dask_cluster, processes, serial, threads
@@ -32,6 +32,14 @@ BACKENDS = tuple(_RUNNERS)
 _NUMERIC_KINDS = "biufc"
 _NDARRAY = np.ndarray  # one global lookup on the hot path instead of two
 _CORES = usable_cores()  # what workers=None means: the cores at import
+if _kernels._native is not None:
+    # backend="auto" answered in C when its choice is known (see _native.c)
+    _kernels._native.configure(_CORES, _auto.FLOOR_BYTES, "serial", "inline", "native")
+    # paralleldot.shutdown() ends the compiled kernel's team too
+    _pools.on_shutdown(_kernels._native.stop)
+    _FAST = _kernels._native.fast
+else:
+    _FAST = None
 
 
 def _as_vector(x, name):
@@ -169,6 +177,12 @@ def parallel_dot(a, b, workers=None, backend="auto", executor=None, client=None)
     >>> float(parallel_dot(a, a, workers=3))
     285.0
     """
+    if backend == "auto" and executor is None and client is None and _FAST is not None:
+        # Compiled: two contiguous vectors of one dtype the C kernel computes,
+        # below the floor or in a class whose choice is known.
+        result = _FAST(a, b, workers, _auto._states)
+        if result is not None:
+            return result
     if (
         backend == "auto"
         and executor is None
@@ -237,12 +251,16 @@ def _auto_dot(a, b, workers):
         return np.dot(a, b)
     if choice == "inline":
         return _kernels.serial_alternative(a, b)(a, b)
+    if choice == "native":
+        return _kernels.native_dot(a, b, workers)
     if choice == "threads":
         return _combine(threads.partial_sums(a, b, _split(a.shape[0], workers), workers))
     candidates = {"serial": lambda: np.dot(a, b)}
     alternative = _kernels.serial_alternative(a, b)
     if alternative is not None:
         candidates["inline"] = lambda: alternative(a, b)
+    if workers > 1 and _kernels.has_native(a, b):
+        candidates["native"] = lambda: _kernels.native_dot(a, b, workers)
     if workers > 1:
         slices = _split(a.shape[0], workers)
         candidates["threads"] = lambda: _combine(threads.partial_sums(a, b, slices, workers))

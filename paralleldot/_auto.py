@@ -14,7 +14,15 @@ class are
 - ``"inline"``: the chunk kernel on the caller's thread, where it is not
   ``numpy.dot`` (integers and booleans: ``numpy.einsum``, see
   :mod:`paralleldot._kernels`);
+- ``"native"``: the compiled kernel on ``workers`` threads of its own team
+  (``workers > 1``, where :mod:`paralleldot._native` was built and computes
+  the vectors);
 - ``"threads"``: the split on ``workers`` threads (``workers > 1``).
+
+With the compiled kernel, ``"inline"`` is its loop on the caller's thread
+(every dtype it computes, floats included), and a call whose class has a
+known choice other than ``"threads"`` is answered in C without running any
+Python (``_native.fast``).
 
 How a choice is made
 --------------------
@@ -38,7 +46,10 @@ whose load changes, or a first measurement disturbed by another job, is
 therefore corrected after a bounded number of calls, at a cost that falls
 to nothing when the answer is stable. :func:`forget` drops every choice.
 
-Below :data:`FLOOR_BYTES` nothing is measured: ``numpy.dot`` of 64 KiB
+Below :data:`FLOOR_BYTES` nothing is measured: the compiled loop computes
+the call on the caller's thread where it applies (it beats ``numpy.dot``
+there, whose own dispatch costs more than the loop), else ``numpy.dot``.
+``numpy.dot`` of 64 KiB
 takes a microsecond or two, less than handing one chunk to another thread
 (20 to 60 microseconds measured on the 2-core machines this project runs
 on, rarely under 5 on any operating system), so no split can win there.
@@ -93,7 +104,7 @@ def decide(class_key, candidates):
     class_key : tuple
         From :func:`key`.
     candidates : dict
-        Name (``"serial"``, ``"inline"``, ``"threads"``) -> function of no
+        Name (``"serial"``, ``"inline"``, ``"native"``, ``"threads"``) -> function of no
         argument that computes the call's dot product that way.
 
     Returns

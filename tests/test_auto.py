@@ -53,7 +53,19 @@ def test_small_vectors_go_straight_to_numpy_dot(recorded):
     assert recorded == [] and _auto.choices() == {}
 
 
-def test_one_worker_float_has_one_candidate_and_is_not_timed(recorded, monkeypatch):
+@pytest.fixture
+def without_native(monkeypatch):
+    """paralleldot as built without its C extension."""
+    from paralleldot import _api
+
+    monkeypatch.setattr(_kernels, "_native", None)
+    monkeypatch.setattr(_api, "_FAST", None)
+
+
+NATIVE = _kernels._native is not None
+
+
+def test_one_worker_float_has_one_candidate_and_is_not_timed(recorded, monkeypatch, without_native):
     monkeypatch.setattr(_auto.time, "perf_counter", lambda: pytest.fail("timed"))
     a = np.ones(10**5)
     for _ in range(3):
@@ -62,7 +74,7 @@ def test_one_worker_float_has_one_candidate_and_is_not_timed(recorded, monkeypat
     assert list(_auto.choices().values()) == ["serial"]
 
 
-def test_integers_compare_numpy_dot_with_the_inline_kernel(recorded):
+def test_integers_compare_numpy_dot_with_the_inline_kernel(recorded, without_native):
     a = np.arange(20_000, dtype=np.int32)
     assert parallel_dot(a, a, workers=1) == np.dot(a, a)
     assert parallel_dot(a, a, workers=2) == np.dot(a, a)
@@ -70,6 +82,37 @@ def test_integers_compare_numpy_dot_with_the_inline_kernel(recorded):
         ["inline", "serial"],
         ["inline", "serial", "threads"],
     ]
+
+
+@pytest.mark.skipif(not NATIVE, reason="built without the C extension")
+@pytest.mark.parametrize("dtype", ["f8", "f4", "c16", "i8", "i4"])
+def test_with_the_compiled_kernel_every_dtype_it_takes_has_four_candidates(recorded, dtype):
+    a = (np.arange(20_000) % 7).astype(dtype)  # sums exact in every dtype
+    assert parallel_dot(a, a, workers=1) == np.dot(a, a)
+    assert parallel_dot(a, a, workers=2) == np.dot(a, a)
+    assert [names for _, names in recorded] == [
+        ["inline", "serial"],
+        ["inline", "native", "serial", "threads"],
+    ]
+
+
+@pytest.mark.skipif(not NATIVE, reason="built without the C extension")
+@pytest.mark.parametrize("choice", ["serial", "inline", "native", "threads"])
+def test_a_known_choice_is_followed_and_counted_down(choice, monkeypatch):
+    """The C fast path follows _auto's record and counts its calls down, as lookup does."""
+    split = []
+    real = threads.partial_sums
+    monkeypatch.setattr(threads, "partial_sums", lambda *args: split.append(1) or real(*args))
+    a = np.arange(50_000, dtype=np.int64)
+    b = a[::-1].copy()
+    class_key = _auto.key(a, b, a.nbytes + b.nbytes, 2)
+    _auto._states[class_key] = [choice, 3, _auto.FIRST_SPACING]
+    for left in (2, 1, 0):
+        assert parallel_dot(a, b, workers=2) == np.dot(a, b)
+        assert _auto._states[class_key][:2] == [choice, left]
+    assert len(split) == (3 if choice == "threads" else 0)
+    assert parallel_dot(a, b, workers=2) == np.dot(a, b)  # measured again
+    assert _auto._states[class_key][1] > 0
 
 
 def test_each_class_is_measured_once_and_its_choice_used(recorded, monkeypatch):
@@ -209,6 +252,6 @@ def test_every_choice_equals_numpy_dot(dtype, workers):
         else:
             tolerance = 4 * n * np.finfo(expected.dtype).eps * np.dot(np.abs(a), np.abs(b))
             assert abs(result - expected) <= tolerance
-    assert set(_auto.choices().values()) <= {"serial", "inline", "threads"}
+    assert set(_auto.choices().values()) <= {"serial", "inline", "native", "threads"}
     if _kernels.serial_alternative(a, b) is None and workers == 1:
         assert set(_auto.choices().values()) == {"serial"}

@@ -1,6 +1,7 @@
 """The chunk kernels: exact for integers and booleans, which one runs, BLAS restored."""
 
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -74,7 +75,9 @@ def test_mixed_dtypes_promote_like_numpy(left, right):
         assert result == pytest.approx(expected, rel=1e-3 if expected.dtype.itemsize <= 4 else 1e-12)
 
 
-def test_which_kernel_runs():
+def test_which_kernel_runs(monkeypatch):
+    """Without the compiled kernel (as built without a compiler)."""
+    monkeypatch.setattr(_kernels, "_native", None)
     f8 = np.ones(1000)
     i4 = np.ones(1000, np.int32)
     assert _kernels.for_vectors(i4, i4) is _kernels.einsum_dot
@@ -86,6 +89,23 @@ def test_which_kernel_runs():
     assert _kernels.serial_alternative(i4, i4) is _kernels.einsum_dot
     assert _kernels.serial_alternative(f8, f8) is None
     assert _kernels.serial_alternative(i4, f8) is None
+
+
+@pytest.mark.skipif(_kernels._native is None, reason="built without the C extension")
+def test_which_kernel_runs_with_the_compiled_kernel():
+    f8 = np.ones(1000)
+    for dtype in ["i1", "u1", "i2", "u2", "i4", "u4", "i8", "u8", "f4", "f8", "c8", "c16"]:
+        x = f8.astype(dtype)
+        assert _kernels.for_vectors(x, x) is _kernels.native_serial_dot, dtype
+        assert _kernels.serial_alternative(x, x) is _kernels.native_serial_dot, dtype
+    i4 = np.ones(1000, np.int32)
+    assert _kernels.for_vectors(i4.astype(bool), i4.astype(bool)) is _kernels.einsum_dot
+    assert _kernels.for_vectors(i4[::2], i4[::2]) is _kernels.einsum_dot  # strided: numpy
+    assert _kernels.for_vectors(f8[::2], f8[::2]) is np.dot
+    assert _kernels.for_vectors(f8.astype("f2"), f8.astype("f2")) is np.dot
+    assert _kernels.for_vectors(f8.astype("g"), f8.astype("g")) is np.dot
+    assert _kernels.for_vectors(i4, f8) is np.dot
+    assert _kernels.for_vectors(f8.astype(">f8"), f8.astype(">f8")) is np.dot
 
 
 def _numpy_blas():
@@ -157,3 +177,16 @@ def test_a_failing_chunk_waits_for_the_others():
         threads.run_on(paralleldot._pools.thread_pool(2), a, a, paralleldot.split(30_000, 3),
                        inline_first=True, kernel=kernel)
     assert finished == [1, 1]
+
+
+def test_the_compiled_kernel_is_built_wherever_a_c_compiler_is():
+    """Without it every test of tests/test_native.py skips: a build that lost it must fail here.
+
+    ``pip install .`` builds it wherever a C compiler is found (CI has one);
+    ``PARALLELDOT_NO_NATIVE=1`` turns it off on purpose.
+    """
+    if os.environ.get("PARALLELDOT_NO_NATIVE", "").strip() not in ("", "0"):
+        pytest.skip("PARALLELDOT_NO_NATIVE is set")
+    if not any(shutil.which(cc) for cc in ("cc", "gcc", "clang")):
+        pytest.skip("no C compiler: the package runs its numpy kernels")
+    assert _kernels._native is not None, "paralleldot._native was not built; reinstall with pip"

@@ -30,7 +30,15 @@ def assert_same_as_numpy(result, a, b):
         assert result == expected
         return
     if not np.isfinite(expected):
-        np.testing.assert_equal(result, expected)
+        if expected.dtype.kind == "c":
+            # A complex inf: which part is NaN and which inf depends on the
+            # kernel's arithmetic (OpenBLAS gives nan+nanj for (inf+0j)(1+0j),
+            # the compiled loop the textbook inf+nanj; docs/package.md): the
+            # same parts are finite.
+            for part in (np.real, np.imag):
+                assert np.isfinite(part(result)) == np.isfinite(part(expected)), (result, expected)
+        else:
+            np.testing.assert_equal(result, expected)
         return
     n = max(len(a), 1)
     u = np.finfo(expected.dtype).eps / 2

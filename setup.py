@@ -1,9 +1,17 @@
 """Build the optional compiled kernel, paralleldot._native (see paralleldot/_native.c).
 
-It needs a C compiler and numpy's headers (numpy is in the build
-requirements; asv builds without isolation, with the environment's numpy).
-If either is missing or the compiler fails, the package installs without it
-and runs its numpy kernels, as before.
+It needs a C compiler and numpy's headers. If either is missing or the
+compiler fails, the package installs without it and runs its numpy
+kernels, as before.
+
+numpy is a build requirement given here (``setup_requires``, which
+setuptools' PEP 517 backend reports to pip as a dynamic one), not in
+pyproject.toml's ``build-system.requires``: asv 0.6 installs every package
+listed there into its environments with ``pip install --upgrade``, after
+the matrix's pins, so ``numpy>=1.26`` there replaced the matrix's numpy
+1.26.4 and 2.4.6 by the newest numpy (2.2.6 on Python 3.10, 2.5.5 on 3.13).
+pip's isolated builds (``pip install .``) still get numpy; asv builds
+without isolation, against the environment's numpy.
 """
 
 from setuptools import Extension, setup
@@ -23,4 +31,4 @@ else:
         )
     ]
 
-setup(ext_modules=ext_modules)
+setup(ext_modules=ext_modules, setup_requires=["numpy>=1.26"])

@@ -443,3 +443,28 @@ def test_torch_skips_a_dtype_it_does_not_take(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", fake)
     with pytest.raises(NotImplementedError, match="torch.dot: \"dot\" not implemented"):
         common.dot_function("torch.dot", *common.vectors(100, "uint64"), 1)
+
+
+def test_no_pinned_matrix_package_is_a_build_requirement():
+    # asv 0.6 installs pyproject.toml's build-system.requires into every
+    # environment with "pip install --upgrade", after the matrix's pins: a
+    # package pinned by the matrix and listed there is replaced by its newest
+    # release (numpy>=1.26 there made the numpy 1.26.4 environment run 2.2.6).
+    from asv import util
+    from packaging.requirements import Requirement
+
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10: asv's own dependency
+        import tomli as tomllib
+
+    conf = util.load_json(str(ROOT / "asv.conf.json"), js_comments=True)
+    pinned = {name for name, versions in conf["matrix"]["req"].items()
+              if any(versions)}
+    assert "numpy" in pinned
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        requires = tomllib.load(f)["build-system"]["requires"]
+    built_with = {Requirement(r).name for r in requires}
+    assert not built_with & pinned, (
+        f"{sorted(built_with & pinned)} in build-system.requires would override the matrix's "
+        f"pins: give them to the build in setup.py (setup_requires) instead")

@@ -8,6 +8,7 @@ on the one value per commit that asv saved.
 import json
 import math
 import random
+import statistics
 import sys
 import time
 import types
@@ -169,17 +170,25 @@ def _spin(seconds):
         pass
 
 
-def test_a_block_drops_its_slowest_quarter_so_a_rare_wait_for_a_core_does_not_move_it():
-    """One call in five waits 20 times as long (a worker waiting for a core): the block ignores it."""
-    calls = []
+def _timed_block(durations, number, split):
+    """``_paired._block`` of calls that last ``durations`` in turn, on a clock of their own.
+
+    A fake clock, advanced by each call, instead of real calls: the rule is
+    tested on exact times, not on how a loaded machine ran a busy-wait.
+    """
+    now = [0.0]
+    left = iter(durations)
 
     def func():
-        calls.append(None)
-        _spin(2e-3 if len(calls) % 5 == 0 else 1e-4)
+        now[0] += next(left)
 
-    value = _paired._block(func, 5, _paired.block_statistic("threads"))
-    assert len(calls) == 5
-    assert 1e-4 <= value < 3e-4  # the four fast calls; the mean of all five would be 4.8e-4
+    return _paired._block(func, number, _paired.block_statistic(split), clock=lambda: now[0])
+
+
+def test_a_block_drops_its_slowest_quarter_so_a_rare_wait_for_a_core_does_not_move_it():
+    """One call in five waits 20 times as long (a worker waiting for a core): the block ignores it."""
+    value = _timed_block([1e-4, 1e-4, 1e-4, 1e-4, 2e-3], 5, "threads")
+    assert value == pytest.approx(1e-4)  # the four fast calls; the mean of all five is 4.8e-4
 
 
 def test_a_block_keeps_both_modes_of_a_call_so_a_shift_between_them_shows():
@@ -189,35 +198,48 @@ def test_a_block_keeps_both_modes_of_a_call_so_a_shift_between_them_shows():
     call reads 1x or 2x depending on which mode holds the middle call; the
     block's value must rise by about the mean's ratio instead.
     """
-    def build(slow_calls):
-        calls = []
+    def calls(slow_calls):
+        return [1e-3 if i % 5 < slow_calls else 5e-4 for i in range(20)]
 
-        def func():
-            calls.append(None)
-            _spin(1e-3 if len(calls) % 5 < slow_calls else 5e-4)
-        return func
-
-    statistic = _paired.block_statistic("threads")
-    base = _paired._block(build(2), 20, statistic)
-    head = _paired._block(build(3), 20, statistic)
+    base = _timed_block(calls(2), 20, "threads")
+    head = _timed_block(calls(3), 20, "threads")
     # Without the slowest quarter (5 of 20): base keeps 3 slow of 15, head 7 of 15.
-    assert 1.15 < head / base < 1.4
+    assert head / base == pytest.approx((7e-3 + 8 * 5e-4) / (3e-3 + 12 * 5e-4))
+    assert statistics.median(calls(3)) / statistics.median(calls(2)) == 2  # what the median reads
 
 
 def test_a_block_of_processes_is_its_median_call_so_waits_in_many_calls_do_not_move_it():
     """Busy, a worker process waits for a core in 2 calls of 5: the processes block reads the fast call.
 
-    The trimmed mean of the threads keeps one of the two waits (and reads
-    about 2.4 times the fast call); a ``processes`` block must not.
+    The trimmed mean of the threads keeps one of the two waits; a
+    ``processes`` block must not.
     """
-    def build():
-        calls = []
-
-        def func():
-            calls.append(None)
-            _spin(2e-3 if len(calls) % 5 in (1, 3) else 2e-4)
-        return func
-
-    assert 2e-4 <= _paired._block(build(), 5, _paired.block_statistic("processes")) < 4e-4
+    waits = [2e-4, 2e-3, 2e-4, 2e-3, 2e-4]
+    assert _timed_block(waits, 5, "processes") == pytest.approx(2e-4)
     for split in ("threads", "auto"):  # the trimmed mean keeps a wait
-        assert _paired._block(build(), 5, _paired.block_statistic(split)) > 5e-4
+        assert _timed_block(waits, 5, split) == pytest.approx((3 * 2e-4 + 2e-3) / 4)
+
+
+def test_each_batch_alternates_which_build_is_called_first_after_the_redraw():
+    """The first build called after a redraw starts its pools and auto's choice with the other idle.
+
+    The same build first in every batch made that a bias of the whole row;
+    alternated, it is noise over the batches.
+    """
+    log = []
+    packages = [types.SimpleNamespace(shutdown=lambda: log.append("redraw"))] * 2
+
+    def make_calls():
+        def base():
+            log.append("base")
+            _spin(1e-5)
+
+        def head():
+            log.append("head")
+            _spin(1e-5)
+        return base, head
+
+    _paired.measure_row(packages, make_calls, 1.1, 0.99, 2, 6, 6, 1e-4, time.monotonic() + 60,
+                        _paired.block_statistic("threads"))
+    firsts = [log[i + 1] for i in range(len(log) - 1) if log[i] == "redraw" and log[i + 1] != "redraw"]
+    assert firsts == ["base", "head"] * 3

@@ -47,6 +47,17 @@ def assert_same_as_numpy(result, a, b):
     assert abs(complex(result) - complex(expected)) <= bound, (result, expected, bound)
 
 
+def run_callers(callers, meanwhile=None):
+    """Start ``callers``, run ``meanwhile()`` on this thread, join them; whether all finished."""
+    for t in callers:
+        t.start()
+    if meanwhile is not None:
+        meanwhile()
+    for t in callers:
+        t.join(timeout=120)
+    return not any(t.is_alive() for t in callers)
+
+
 @st.composite
 def vector_pairs(draw, dtypes=st.sampled_from(NUMERIC), max_size=300):
     dtype = np.dtype(draw(dtypes))
@@ -243,10 +254,6 @@ def test_concurrent_callers_get_their_own_results(backend):
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(pairs))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    finished = run_callers([threading.Thread(target=call, args=(i,)) for i in range(len(pairs))])
     assert not errors, errors
-    assert all(r is not None for r in results)
+    assert finished and all(r is not None for r in results)

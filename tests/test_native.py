@@ -12,7 +12,7 @@ from hypothesis.extra import numpy as hnp
 
 from paralleldot import _kernels, parallel_dot
 
-from test_api import assert_same_as_numpy  # noqa: E402  (tests/ is on sys.path: rootdir conftest)
+from test_api import assert_same_as_numpy, run_callers  # noqa: E402  (tests/ is on sys.path: rootdir conftest)
 
 native = _kernels._native
 pytestmark = pytest.mark.skipif(native is None, reason="built without the C extension")
@@ -135,12 +135,8 @@ def test_concurrent_callers_share_the_team():
             if native.dot(a, b, 1 + i % 4) != np.dot(a, b):
                 errors.append(i)
 
-    callers = [threading.Thread(target=call, args=(i,)) for i in range(len(pairs))]
-    for t in callers:
-        t.start()
-    for t in callers:
-        t.join(timeout=120)
-    assert not errors and not any(t.is_alive() for t in callers)
+    finished = run_callers([threading.Thread(target=call, args=(i,)) for i in range(len(pairs))])
+    assert not errors and finished
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")
@@ -204,15 +200,13 @@ def test_stop_while_other_threads_call():
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(repr(exc))
 
-    callers = [threading.Thread(target=call) for _ in range(3)]
-    for t in callers:
-        t.start()
-    for _ in range(200):
-        native.stop()
-    done.set()
-    for t in callers:
-        t.join(timeout=120)
-    assert not errors and not any(t.is_alive() for t in callers)
+    def stop_them():
+        for _ in range(200):
+            native.stop()
+        done.set()
+
+    finished = run_callers([threading.Thread(target=call) for _ in range(3)], meanwhile=stop_them)
+    assert not errors and finished
 
 
 @pytest.mark.parametrize("dtype", [*INTEGERS, *FLOATS])

@@ -242,29 +242,49 @@ add_into(add_t add, int bits, acc_t *total, const acc_t *part)
 #define CHUNKS_PER_THREAD 8
 #define MAX_CHUNKS (MAX_THREADS * CHUNKS_PER_THREAD)
 
+/* Data that one thread writes while another reads it sits alone on its
+ * own LINE bytes (two cache lines: the adjacent-line prefetcher moves lines
+ * in pairs). Packed together, as the compiler laid them out, the ticket,
+ * the done count, the chunk sums and the mailboxes shared lines, and the
+ * cost of the cores' traffic on them depended on where the module's
+ * memory fell: two copies of the same build in one process, 2 threads,
+ * float64 1e6, took 70 and 80 us a call, the slower one the same in every
+ * run without address randomisation (docs/gate.md). */
+#define LINE 128
+
 /* One mailbox per worker: the caller bumps `gen` to wake it. */
 typedef struct {
-    atomic_uint gen;
+    _Alignas(LINE) atomic_uint gen;
     unsigned started; /* gen when the worker was started */
     int quit;         /* set by stop_team() before it bumps gen */
-    char pad[64];
 } slot_t;
 
-/* The job: `chunks` chunks of `chunk` elements (the last one shorter).
- * Its fields are written by the caller before it publishes `ticket`, and
- * stay until every chunk is done. */
+/* A chunk's sum, written by the thread that computed it. */
+typedef struct {
+    _Alignas(LINE) acc_t sum;
+} part_t;
+
+/* What the caller and the workers of a job share, each part on its own
+ * lines (the struct's size is a multiple of LINE: nothing else shares them).
+ * - job: `chunks` chunks of `chunk` elements (the last one shorter). Its
+ *   fields are written by the caller before it publishes `ticket`, and stay
+ *   until every chunk is done.
+ * - ticket: (job number << 32) | (chunks << 16) | next chunk: a thread
+ *   takes chunk c by moving `next` from c to c + 1 (compare and swap).
+ *   Everything a thread needs to decide is in the ticket, so a worker that
+ *   wakes late, after its job was done, takes a chunk of the current job or
+ *   nothing.
+ * - done: chunks of the job computed. */
 static struct {
-    kernel_t kernel;
-    const char *x, *y;
-    npy_intp n, chunk, itemsize;
-} job;
-/* (job number << 32) | (chunks << 16) | next chunk: a thread takes chunk c
- * by moving `next` from c to c + 1 (compare and swap). Everything a thread
- * needs to decide is in the ticket, so a worker that wakes late, after its
- * job was done, takes a chunk of the current job or nothing. */
-static _Atomic uint64_t ticket;
-static atomic_int done;               /* chunks of the job computed */
-static acc_t parts[MAX_CHUNKS];       /* chunk c's sum, added in chunk order */
+    _Alignas(LINE) struct {
+        kernel_t kernel;
+        const char *x, *y;
+        npy_intp n, chunk, itemsize;
+    } job;
+    _Alignas(LINE) _Atomic uint64_t ticket;
+    _Alignas(LINE) atomic_int done;
+} team;
+static part_t parts[MAX_CHUNKS]; /* chunk c's sum, added in chunk order */
 static slot_t slots[MAX_THREADS];
 static atomic_int leaving;            /* stop_team(): workers still to leave */
 static int team_size; /* workers started: slots 1 .. team_size (the caller is slot 0) */
@@ -284,22 +304,23 @@ now_ns(void)
 static void
 take_chunks(void)
 {
-    uint64_t t = atomic_load_explicit(&ticket, memory_order_acquire);
+    uint64_t t = atomic_load_explicit(&team.ticket, memory_order_acquire);
     for (;;) {
         unsigned next = (unsigned)(t & 0xffff), chunks = (unsigned)((t >> 16) & 0xffff);
         if (next >= chunks) return;
-        if (!atomic_compare_exchange_weak_explicit(&ticket, &t, t + 1, memory_order_acq_rel,
+        if (!atomic_compare_exchange_weak_explicit(&team.ticket, &t, t + 1, memory_order_acq_rel,
                                                    memory_order_acquire))
             continue; /* t was reloaded */
         /* Chunk `next` is ours and not done: the job cannot end before it is. */
-        npy_intp start = (npy_intp)next * job.chunk;
-        npy_intp len = job.n - start < job.chunk ? job.n - start : job.chunk;
+        npy_intp start = (npy_intp)next * team.job.chunk;
+        npy_intp len = team.job.n - start < team.job.chunk ? team.job.n - start : team.job.chunk;
         acc_t part;
         memset(&part, 0, sizeof part);
-        job.kernel(job.x + start * job.itemsize, job.y + start * job.itemsize, len, &part);
-        parts[next] = part;
-        atomic_fetch_add_explicit(&done, 1, memory_order_release);
-        t = atomic_load_explicit(&ticket, memory_order_acquire);
+        npy_intp at = start * team.job.itemsize;
+        team.job.kernel(team.job.x + at, team.job.y + at, len, &part);
+        parts[next].sum = part;
+        atomic_fetch_add_explicit(&team.done, 1, memory_order_release);
+        t = atomic_load_explicit(&team.ticket, memory_order_acquire);
     }
 }
 
@@ -427,15 +448,15 @@ run(const kind_t *kind, const char *x, const char *y, npy_intp n, npy_intp items
     if (chunks < threads) chunks = threads;
     npy_intp chunk = ((n + chunks - 1) / chunks + 63) & ~(npy_intp)63;
     chunks = (n + chunk - 1) / chunk;
-    job.kernel = kind->kernel;
-    job.x = x;
-    job.y = y;
-    job.n = n;
-    job.chunk = chunk;
-    job.itemsize = itemsize;
-    atomic_store_explicit(&done, 0, memory_order_relaxed);
-    uint64_t number = (atomic_load_explicit(&ticket, memory_order_relaxed) >> 32) + 1;
-    atomic_store_explicit(&ticket, (number << 32) | ((uint64_t)chunks << 16), memory_order_release);
+    team.job.kernel = kind->kernel;
+    team.job.x = x;
+    team.job.y = y;
+    team.job.n = n;
+    team.job.chunk = chunk;
+    team.job.itemsize = itemsize;
+    atomic_store_explicit(&team.done, 0, memory_order_relaxed);
+    uint64_t number = (atomic_load_explicit(&team.ticket, memory_order_relaxed) >> 32) + 1;
+    atomic_store_explicit(&team.ticket, (number << 32) | ((uint64_t)chunks << 16), memory_order_release);
     for (int i = 1; i < threads; i++)
         atomic_fetch_add_explicit(&slots[i].gen, 1, memory_order_release);
     pthread_mutex_lock(&wake_lock);
@@ -445,11 +466,11 @@ run(const kind_t *kind, const char *x, const char *y, npy_intp n, npy_intp items
     /* Only chunks that a worker has taken and not finished are left. Yield
      * often: the worker may have been woken on the caller's own core. */
     int spins = 0;
-    while (atomic_load_explicit(&done, memory_order_acquire) < chunks) {
+    while (atomic_load_explicit(&team.done, memory_order_acquire) < chunks) {
         if ((++spins & 63) == 0) sched_yield();
         else RELAX();
     }
-    for (npy_intp c = 0; c < chunks; c++) add_into(kind->add, kind->bits, total, &parts[c]);
+    for (npy_intp c = 0; c < chunks; c++) add_into(kind->add, kind->bits, total, &parts[c].sum);
     pthread_mutex_unlock(&call_lock);
 }
 

@@ -175,6 +175,64 @@ def redraw(packages):
             forget()
 
 
+#: The cores this process may use, read at import, before any thread is pinned
+#: (``os.sched_getaffinity(0)`` reads the calling thread's, pinned by :func:`pin_threads`).
+CORES = tuple(sorted(os.sched_getaffinity(0))) if hasattr(os, "sched_getaffinity") else ()
+
+
+def _thread_ids():
+    """The ids of this process's OS threads (Linux), or an empty set where /proc has none."""
+    try:
+        return {int(tid) for tid in os.listdir("/proc/self/task")}
+    except OSError:
+        return set()
+
+
+def start_builds(calls, first, seconds):
+    """Warm each build alone, ``calls[first]`` first, ``seconds`` each; the threads each started.
+
+    Returns a list of two sorted lists, the OS threads that appeared while
+    BASE (index 0) and HEAD (index 1) were called: their pool threads and
+    their compiled kernel's team, started anew after the redraw.
+    """
+    started = [[], []]
+    for k in (first, 1 - first):
+        before = _thread_ids()
+        _warm([calls[k]], seconds)
+        started[k] = sorted(_thread_ids() - before)
+    return started
+
+
+def pin_threads(started):
+    """Pin the calling thread to the first core and each build's threads the same way.
+
+    Thread ``k`` of a build (in the order it started them) runs on core
+    ``k + 1`` modulo the cores: the caller on core 0 and a build's one
+    worker on core 1, for both builds. Left to the scheduler, the two
+    builds' teams were placed differently and kept that for a whole row:
+    identical code read 0.92 to 1.13 from one gate run to the next (auto
+    1e6 w2 float64, 15 runs of the row), and an injected 1.15x read 1.035
+    (called ok) to 1.30. Pinned, identical code read 0.97 to 1.01 in 24.
+    :func:`unpin_caller` undoes the caller's pin before the next redraw,
+    whose new threads would inherit it.
+    """
+    if not CORES:
+        return
+    os.sched_setaffinity(0, {CORES[0]})
+    for threads in started:
+        for tid, core in zip(threads, itertools.islice(itertools.cycle(CORES), 1, None)):
+            try:
+                os.sched_setaffinity(tid, {core})
+            except OSError:  # a thread that just exited
+                pass
+
+
+def unpin_caller():
+    """Let the calling thread run on every core of :data:`CORES` again."""
+    if CORES:
+        os.sched_setaffinity(0, set(CORES))
+
+
 def pin_workers(packages):
     """Pin each build's process-pool workers to the cores, the same way for both builds.
 
@@ -183,16 +241,15 @@ def pin_workers(packages):
     than cores, or one core busy with another job, both builds' workers
     then share the cores alike instead of each batch drawing its own
     placement (4 workers on 2 cores: identical code still read anywhere
-    from 0.66 to 1.28 at the end of a 15 s row). The calling process and
-    the builds' threads are left to the scheduler. A build whose pool is not
-    where this looks (another layout at an old commit) is left alone.
+    from 0.66 to 1.28 at the end of a 15 s row). The builds' threads are
+    pinned by :func:`pin_threads`. A build whose pool is not where this
+    looks (another layout at an old commit) is left alone.
     """
-    cores = sorted(os.sched_getaffinity(0))
     for package in packages:
         pool = getattr(getattr(package, "_pools", None), "_processes", None)
         executor = getattr(pool, "executor", None)
         workers = getattr(executor, "_processes", None) or {}
-        for pid, core in zip(list(workers), itertools.cycle(cores)):
+        for pid, core in zip(list(workers), itertools.cycle(CORES)):
             try:
                 os.sched_setaffinity(pid, {core})
             except OSError:  # a worker that just exited
@@ -221,43 +278,48 @@ def measure_row(packages, make_calls, factor, confidence, batch, min_batches, ma
         batches = previous["logs"]
         base_times, head_times = previous["_base_times"], previous["_head_times"]
     low = estimate = high = math.nan
-    while True:
-        redraw(packages)
-        calls = base, head = make_calls()
-        # The build called first after the redraw starts its pools, its
-        # kernel team and auto's choice while the other's are idle, the
-        # second while the first's threads still spin: alternated between
-        # batches, that difference is noise over the batches instead of a
-        # bias of the row (busy, identical code read auto 1e7 w2 int32
-        # 1.25x [1.15, 1.42] over 21 batches, base always first).
-        _warm(calls if len(batches) % 2 == 0 else calls[::-1], WARM_SECONDS / 2)
-        pin_workers(packages)
-        logs = []
-        for i in range(batch):
-            if (i + len(batches)) % 2 == 0:
-                t_base = _block(base, number, statistic)
-                t_head = _block(head, number, statistic)
-            else:
-                t_head = _block(head, number, statistic)
-                t_base = _block(base, number, statistic)
-            base_times.append(t_base)
-            head_times.append(t_head)
-            logs.append(math.log(t_head / t_base))
-        batches.append(logs)
-        if len(batches) < min_batches:
-            continue
-        medians = [statistics.median(b) for b in batches]
-        low, estimate, high = _stats.signed_rank_interval(medians, confidence)
-        decided = verdict(low, high, factor)
-        if decided != "undecided" or len(batches) >= max_batches or time.monotonic() >= deadline:
-            break
-    return {
-        "verdict": decided, "batches": len(batches), "pairs": sum(map(len, batches)),
-        "number": number, "slowdown": math.exp(estimate), "low": math.exp(low),
-        "high": math.exp(high), "base": statistics.median(base_times),
-        "head": statistics.median(head_times), "logs": batches,
-        "_base_times": base_times, "_head_times": head_times,
-    }
+    try:
+        while True:
+            unpin_caller()
+            redraw(packages)
+            calls = base, head = make_calls()
+            # The build called first after the redraw starts its pools, its
+            # kernel team and auto's choice while the other's are idle, the
+            # second while the first's threads still spin: alternated between
+            # batches, that difference is noise over the batches instead of a
+            # bias of the row (busy, identical code read auto 1e7 w2 int32
+            # 1.25x [1.15, 1.42] over 21 batches, base always first).
+            pin_threads(start_builds(calls, len(batches) % 2, WARM_SECONDS / 4))
+            pin_workers(packages)
+            logs = []
+            for i in range(batch):
+                if (i + len(batches)) % 2 == 0:
+                    t_base = _block(base, number, statistic)
+                    t_head = _block(head, number, statistic)
+                else:
+                    t_head = _block(head, number, statistic)
+                    t_base = _block(base, number, statistic)
+                base_times.append(t_base)
+                head_times.append(t_head)
+                logs.append(math.log(t_head / t_base))
+            batches.append(logs)
+            if len(batches) < min_batches:
+                continue
+            medians = [statistics.median(b) for b in batches]
+            low, estimate, high = _stats.signed_rank_interval(medians, confidence)
+            decided = verdict(low, high, factor)
+            if (decided != "undecided" or len(batches) >= max_batches
+                    or time.monotonic() >= deadline):
+                break
+        return {
+            "verdict": decided, "batches": len(batches), "pairs": sum(map(len, batches)),
+            "number": number, "slowdown": math.exp(estimate), "low": math.exp(low),
+            "high": math.exp(high), "base": statistics.median(base_times),
+            "head": statistics.median(head_times), "logs": batches,
+            "_base_times": base_times, "_head_times": head_times,
+        }
+    finally:
+        unpin_caller()
 
 
 def _measure(packages, row, spec, deadline, max_batches, previous=None):

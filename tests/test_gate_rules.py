@@ -8,8 +8,10 @@ on the one value per commit that asv saved.
 import json
 import math
 import random
+import os
 import statistics
 import sys
+import threading
 import time
 import types
 
@@ -243,3 +245,67 @@ def test_each_batch_alternates_which_build_is_called_first_after_the_redraw():
                         _paired.block_statistic("threads"))
     firsts = [log[i + 1] for i in range(len(log) - 1) if log[i] == "redraw" and log[i + 1] != "redraw"]
     assert firsts == ["base", "head"] * 3
+
+
+def _build_with_a_thread(stop):
+    """A call that starts one thread of its own the first time, as a build's team does."""
+    started = []
+
+    def call():
+        if not started:
+            thread = threading.Thread(target=stop.wait, daemon=True)
+            thread.start()
+            started.append(thread.native_id)
+        return started
+    return call, started
+
+
+def test_start_builds_returns_the_threads_each_build_started_first_build_first():
+    stop = threading.Event()
+    try:
+        base, base_ids = _build_with_a_thread(stop)
+        head, head_ids = _build_with_a_thread(stop)
+        started = _paired.start_builds((base, head), 1, 1e-3)
+        assert started == [base_ids, head_ids]
+        assert base_ids[0] != head_ids[0]
+    finally:
+        stop.set()
+
+
+def test_pin_threads_puts_the_caller_on_the_first_core_and_each_builds_threads_alike():
+    """A build's k-th thread runs on core k + 1 (mod the cores), the same for both builds."""
+    stop = threading.Event()
+    try:
+        calls = [_build_with_a_thread(stop) for _ in range(4)]
+        for call, _ in calls:
+            call()
+        base = [ids[0] for _, ids in calls[:2]]
+        head = [ids[0] for _, ids in calls[2:]]
+        _paired.pin_threads([base, head])
+        cores = _paired.CORES
+        assert os.sched_getaffinity(0) == {cores[0]}
+        for threads in (base, head):
+            assert [os.sched_getaffinity(tid) for tid in threads] == [
+                {cores[1 % len(cores)]}, {cores[2 % len(cores)]}]
+    finally:
+        _paired.unpin_caller()
+        stop.set()
+    assert os.sched_getaffinity(0) == set(_paired.CORES)
+
+
+def test_measure_row_leaves_the_caller_free_to_run_on_every_core():
+    """The caller is pinned while a row is timed, and let go after it (the next redraw's
+    threads, and the gate's next row, would inherit its pin)."""
+    packages = [types.SimpleNamespace(shutdown=lambda: None)] * 2
+    seen = []
+
+    def make_calls():
+        def call():
+            seen.append(os.sched_getaffinity(0))
+            _spin(1e-5)
+        return call, call
+
+    _paired.measure_row(packages, make_calls, 1.1, 0.99, 2, 3, 3, 1e-4, time.monotonic() + 60,
+                        _paired.block_statistic("threads"))
+    assert {_paired.CORES[0]} in [set(s) for s in seen]  # pinned while timing
+    assert os.sched_getaffinity(0) == set(_paired.CORES)

@@ -26,7 +26,8 @@ else:
             "paralleldot._native",
             ["paralleldot/_native.c"],
             include_dirs=[numpy.get_include()],
-            extra_compile_args=["-O3", "-std=c11", "-ffp-contract=fast", "-fno-trapping-math", "-fno-math-errno"],
+            extra_compile_args=["-O3", "-std=c11", "-ffp-contract=fast", "-fno-trapping-math",
+                                "-fno-math-errno"],
             optional=True,
         )
     ]

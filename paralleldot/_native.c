@@ -219,7 +219,7 @@ kind_of(PyArray_Descr *d, npy_intp size)
 }
 
 static void
-add_into(add_t add, int bits, acc_t *total, const acc_t *part)
+add_into(add_t add, acc_t *total, const acc_t *part)
 {
     switch (add) {
     case ADD_INT: total->u += part->u; break;
@@ -228,7 +228,6 @@ add_into(add_t add, int bits, acc_t *total, const acc_t *part)
     case ADD_C128: total->d[0] += part->d[0]; total->d[1] += part->d[1]; break;
     case ADD_C64: total->f[0] += part->f[0]; total->f[1] += part->f[1]; break;
     }
-    (void)bits;
 }
 
 /* --- the team ----------------------------------------------------------- */
@@ -470,7 +469,7 @@ run(const kind_t *kind, const char *x, const char *y, npy_intp n, npy_intp items
         if ((++spins & 63) == 0) sched_yield();
         else RELAX();
     }
-    for (npy_intp c = 0; c < chunks; c++) add_into(kind->add, kind->bits, total, &parts[c].sum);
+    for (npy_intp c = 0; c < chunks; c++) add_into(kind->add, total, &parts[c].sum);
     pthread_mutex_unlock(&call_lock);
 }
 

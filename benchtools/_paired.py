@@ -188,6 +188,15 @@ def _thread_ids():
         return set()
 
 
+def _pin(ids, cores):
+    """Pin each thread or process of ``ids`` to the core ``cores`` gives for it, in turn."""
+    for task, core in zip(ids, cores):
+        try:
+            os.sched_setaffinity(task, {core})
+        except OSError:  # a thread or process that just exited
+            pass
+
+
 def start_builds(calls, first, seconds):
     """Warm each build alone, ``calls[first]`` first, ``seconds`` each; the threads each started.
 
@@ -212,7 +221,8 @@ def pin_threads(started):
     builds' teams were placed differently and kept that for a whole row:
     identical code read 0.92 to 1.13 from one gate run to the next (auto
     1e6 w2 float64, 15 runs of the row), and an injected 1.15x read 1.035
-    (called ok) to 1.30. Pinned, identical code read 0.97 to 1.01 in 24.
+    (called ok) to 1.30 (20 runs). Pinned, identical code read 0.97 to
+    1.08 (12 runs) and the 1.15x 1.12 to 1.21, every run regressed (15).
     :func:`unpin_caller` undoes the caller's pin before the next redraw,
     whose new threads would inherit it.
     """
@@ -220,11 +230,7 @@ def pin_threads(started):
         return
     os.sched_setaffinity(0, {CORES[0]})
     for threads in started:
-        for tid, core in zip(threads, itertools.islice(itertools.cycle(CORES), 1, None)):
-            try:
-                os.sched_setaffinity(tid, {core})
-            except OSError:  # a thread that just exited
-                pass
+        _pin(threads, itertools.islice(itertools.cycle(CORES), 1, None))
 
 
 def unpin_caller():
@@ -249,11 +255,7 @@ def pin_workers(packages):
         pool = getattr(getattr(package, "_pools", None), "_processes", None)
         executor = getattr(pool, "executor", None)
         workers = getattr(executor, "_processes", None) or {}
-        for pid, core in zip(list(workers), itertools.cycle(CORES)):
-            try:
-                os.sched_setaffinity(pid, {core})
-            except OSError:  # a worker that just exited
-                pass
+        _pin(list(workers), itertools.cycle(CORES))
 
 
 def measure_row(packages, make_calls, factor, confidence, batch, min_batches, max_batches,

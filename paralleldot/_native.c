@@ -247,8 +247,8 @@ add_into(add_t add, acc_t *total, const acc_t *part)
  * the done count, the chunk sums and the mailboxes shared lines, and the
  * cost of the cores' traffic on them depended on where the module's
  * memory fell: two copies of the same build in one process, 2 threads,
- * float64 1e6, took 70 and 80 us a call, the slower one the same in every
- * run without address randomisation (docs/gate.md). */
+ * float64 1e6, took 67 to 73 and 72 to 83 us a call, the slower one the
+ * same in every run without address randomisation (docs/gate.md). */
 #define LINE 128
 
 /* One mailbox per worker: the caller bumps `gen` to wake it. */

@@ -7,8 +7,8 @@ on the one value per commit that asv saved.
 
 import json
 import math
-import random
 import os
+import random
 import statistics
 import sys
 import threading

@@ -259,7 +259,7 @@ def pin_workers(packages):
 
 
 def measure_row(packages, make_calls, factor, confidence, batch, min_batches, max_batches,
-                block_seconds, deadline, statistic, previous=None):
+                block_seconds, deadline, statistic, previous=None, pin=True):
     """Batches of ABBA pairs of BASE and HEAD until the interval decides; the row.
 
     ``make_calls()`` returns the two functions (BASE, HEAD), made anew for
@@ -269,6 +269,8 @@ def measure_row(packages, make_calls, factor, confidence, batch, min_batches, ma
     ``previous``, the result of an earlier call for the same row, is
     continued: its batches count, and at least one more is measured.
     ``statistic`` makes a block's time from its calls' times (:func:`_block`).
+    ``pin=False`` leaves the caller and the builds' threads to the scheduler
+    (:func:`pin_threads`); process-pool workers are pinned either way.
     """
     calls = make_calls()
     _warm(calls, WARM_SECONDS)
@@ -291,7 +293,9 @@ def measure_row(packages, make_calls, factor, confidence, batch, min_batches, ma
             # batches, that difference is noise over the batches instead of a
             # bias of the row (busy, identical code read auto 1e7 w2 int32
             # 1.25x [1.15, 1.42] over 21 batches, base always first).
-            pin_threads(start_builds(calls, len(batches) % 2, WARM_SECONDS / 4))
+            started = start_builds(calls, len(batches) % 2, WARM_SECONDS / 4)
+            if pin:
+                pin_threads(started)
             pin_workers(packages)
             logs = []
             for i in range(batch):
@@ -337,7 +341,7 @@ def _measure(packages, row, spec, deadline, max_batches, previous=None):
         result = measure_row(packages, make_calls, spec["factor"], spec["confidence"],
                              spec["batch"], spec["min_batches"], max_batches,
                              spec["block_seconds"], deadline, block_statistic(row["split"]),
-                             previous)
+                             previous, pin=row["split"] != "processes")
     except Exception as exc:  # a build that fails a row fails that row only
         result = {"verdict": "failed", "error": f"{type(exc).__name__}: {exc}"}
     spent = time.monotonic() - started + (previous or {}).get("seconds", 0.0)

@@ -309,3 +309,19 @@ def test_measure_row_leaves_the_caller_free_to_run_on_every_core():
                         _paired.block_statistic("threads"))
     assert {_paired.CORES[0]} in [set(s) for s in seen]  # pinned while timing
     assert os.sched_getaffinity(0) == set(_paired.CORES)
+
+
+def test_measure_row_without_pin_leaves_the_caller_alone():
+    """``processes`` rows are timed unpinned: the caller passes every message to the workers."""
+    packages = [types.SimpleNamespace(shutdown=lambda: None)] * 2
+    seen = []
+
+    def make_calls():
+        def call():
+            seen.append(os.sched_getaffinity(0))
+            _spin(1e-5)
+        return call, call
+
+    _paired.measure_row(packages, make_calls, 1.1, 0.99, 2, 3, 3, 1e-4, time.monotonic() + 60,
+                        _paired.block_statistic("processes"), pin=False)
+    assert seen and all(set(s) == set(_paired.CORES) for s in seen)

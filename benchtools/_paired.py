@@ -225,6 +225,12 @@ def pin_threads(started):
     1.08 (12 runs) and the 1.15x 1.12 to 1.21, every run regressed (15).
     :func:`unpin_caller` undoes the caller's pin before the next redraw,
     whose new threads would inherit it.
+
+    Not used for ``processes`` rows (``measure_row(..., pin=False)``):
+    there the caller passes every message, and pinned to a core shared
+    with another job it left 10 to 12 of the 18 process rows undecided
+    with identical code on a busy machine (about 10 batches each); left to
+    the scheduler, 0 to 2 (up to 27 batches). See ``docs/gate.md``.
     """
     if not CORES:
         return

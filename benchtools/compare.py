@@ -5,6 +5,7 @@ Usage::
     python -m benchtools compare [--sizes 1e3 1e4 1e5 1e6 1e7 1e8] [--workers 2]
                                  [--dtypes float64 float32 int64 int32 complex128]
                                  [--extras] [--peers [PEER ...]] [--seed 0]
+                                 [--processes 1]
 
 For each dtype and N, in a shuffled order (``auto`` must not depend on the
 order in which a process meets dtypes and sizes), it times, interleaved (so
@@ -40,6 +41,15 @@ With ``--peers`` it also prints ``auto / best peer`` (auto's time over the
 fastest peer's, numpy.dot included; at most 1/0.95 = 1.05 at N >= 1e6 is
 the goal) and which peer that was.
 
+With ``--processes P`` (P > 1) the whole measurement runs in P fresh
+processes, one after the other, the order of the points shuffled with seeds
+``seed`` to ``seed + P - 1``. The times printed are then the median over the
+processes of each column's best, and the ratio to the fastest peer is given
+per process, as its median and its worst: which library's threads hold the
+cores, where the vectors' memory falls and what the machine's memory
+bandwidth is move from one process to the next, and a goal met in one
+process may be missed in the next.
+
 Absolute times move from run to run on shared machines; ratios taken in one
 run hold.
 """
@@ -48,9 +58,13 @@ import concurrent.futures as cf
 import importlib
 import os
 import platform
+import argparse
+import json
 import random
 import statistics
+import subprocess
 import sys
+import tempfile
 
 import numpy as np
 
@@ -67,6 +81,7 @@ from benchmarks.common import (
 )
 
 from . import _fmt
+from ._git import ROOT
 
 #: Interleaved samples per column: fewer for the largest vectors.
 SAMPLES, SAMPLES_LARGE = 15, 7
@@ -132,8 +147,14 @@ def _us(t):
     return f"{t * 1e6:.1f}"
 
 
-def report(results, sizes, dtypes, k):
-    best = {key: {c: min(s) for c, s in cols.items()} for key, cols in results.items()}
+def _best_peer(row, peer_names):
+    """The fastest of ``numpy.dot`` and ``peer_names`` in ``row`` ({column: time})."""
+    return min((c for c in (NUMPY_DOT, *peer_names) if c in row), key=row.get)
+
+
+def report(results, sizes, dtypes, k, summary=min):
+    """Print the tables; a column's time is ``summary`` of its samples."""
+    best = {key: {c: summary(s) for c, s in cols.items()} for key, cols in results.items()}
     median = {key: {c: statistics.median(s) for c, s in cols.items()} for key, cols in results.items()}
     columns = []
     for cols in results.values():
@@ -158,8 +179,7 @@ def report(results, sizes, dtypes, k):
     peer_names = [c for c in columns if c in PEERS]
     if peer_names:
         def best_peer(dtype, n):
-            row = best[(dtype, n)]
-            return min((c for c in (NUMPY_DOT, *peer_names) if c in row), key=row.get)
+            return _best_peer(best[(dtype, n)], peer_names)
 
         print("auto / fastest peer, numpy.dot included (best), and that peer -- "
               "goal: at most 1.05 (0.95 of its speed) at N >= 1e6\n")
@@ -193,6 +213,54 @@ def report(results, sizes, dtypes, k):
             print(line)
 
 
+def report_processes(per_process, sizes, dtypes):
+    """Print auto over the fastest peer (or numpy.dot and threads) in each process."""
+    columns = set().union(*(cols for result in per_process for cols in result.values()))
+    peer_names = [c for c in PEERS if c in columns] + ["threads"]
+    rows = []
+    for dtype in dtypes:
+        cells = []
+        for n in sizes:
+            ratios = []
+            for result in per_process:
+                row = {c: min(s) for c, s in result[(dtype, n)].items()}
+                peer = _best_peer(row, peer_names)
+                ratios.append((row["auto"] / row[peer], peer))
+            worst, worst_peer = max(ratios)
+            cells.append(f"{statistics.median(r for r, _ in ratios):.2f}; {worst:.2f} ({worst_peer})")
+        rows.append([dtype, *cells])
+    print(f"auto / fastest other way in each of {len(per_process)} processes (numpy.dot, threads"
+          f"{' and the peers' if len(peer_names) > 1 else ''}): median; worst (and its winner) -- "
+          "goal: at most 1.05 at N >= 1e6\n")
+    print(_fmt.markdown(["dtype"] + [_fmt.size(n) for n in sizes], rows))
+
+
+def _child_argv(args, sizes, seed, path):
+    argv = [sys.executable, "-m", "benchtools", "compare", "--sizes", *map(str, sizes),
+            "--workers", str(args.workers), "--dtypes", *args.dtypes, "--seed", str(seed),
+            "--json", path]
+    if args.extras:
+        argv.append("--extras")
+    if args.peers is not None:
+        argv += ["--peers", *args.peers]
+    return argv
+
+
+def measure_in_processes(args, sizes):
+    """What :func:`measure` returns, once per fresh process (``args.processes`` of them)."""
+    per_process = []
+    with tempfile.TemporaryDirectory(prefix="compare-") as tmp:
+        for i in range(args.processes):
+            path = os.path.join(tmp, f"{i}.json")
+            subprocess.run(_child_argv(args, sizes, args.seed + i, path), check=True,
+                           stdout=subprocess.DEVNULL, cwd=ROOT)
+            with open(path) as f:
+                saved = json.load(f)
+            per_process.append({(d, int(n)): cols for d, n, cols in saved})
+            print(f"  process {i + 1} of {args.processes} done", file=sys.stderr, flush=True)
+    return per_process
+
+
 def build_parser(parser):
     """Add the options of ``compare`` to ``parser``."""
     parser.add_argument("--sizes", type=float, nargs="+", default=[1e3, 1e4, 1e5, 1e6, 1e7, 1e8])
@@ -203,6 +271,10 @@ def build_parser(parser):
     parser.add_argument("--peers", nargs="*", choices=PEERS, default=None, metavar="PEER",
                         help=f"also the peers (all without a name): {', '.join(PEERS)}")
     parser.add_argument("--seed", type=int, default=0, help="seed of the order of the points")
+    parser.add_argument("--processes", type=int, default=1,
+                        help="measure in this many fresh processes, one after the other, and "
+                             "print medians and the worst over them (default %(default)s)")
+    parser.add_argument("--json", metavar="FILE", help=argparse.SUPPRESS)
 
 
 def main(args):
@@ -213,8 +285,22 @@ def main(args):
           f"order seed {args.seed}")
     native = getattr(importlib.import_module("paralleldot._kernels"), "_native", None)
     print(f"# compiled kernel: {native.isa() if native is not None else 'none'}")
+    if args.processes < 1:
+        raise SystemExit(f"compare: --processes must be 1 or more, got {args.processes}")
+    if args.processes > 1:
+        per_process = measure_in_processes(args, sizes)
+        merged = {key: {c: [min(result[key][c]) for result in per_process if c in result[key]]
+                        for c in per_process[0][key]} for key in per_process[0]}
+        print(f"# every time below: the median over {args.processes} processes of its best")
+        report(merged, sizes, args.dtypes, args.workers, summary=statistics.median)
+        report_processes(per_process, sizes, args.dtypes)
+        print(f"\n# load at the end {os.getloadavg()[0]:.2f}")
+        return 0
     peers = () if args.peers is None else (args.peers or PEERS)
     results = measure(sizes, args.dtypes, args.workers, args.extras, args.seed, peers)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump([[d, n, cols] for (d, n), cols in results.items()], f)
     report(results, sizes, args.dtypes, args.workers)
     print(f"\n# load at the end {os.getloadavg()[0]:.2f}")
     return 0

@@ -466,7 +466,7 @@ def regression_series(data, combo_index, combos, reference=None):
     return out
 
 
-def regression_jumps(series, threshold, max_pvalue=MAX_PVALUE):
+def regression_jumps(series, threshold, max_pvalue=MAX_PVALUE, min_after=1):
     """``[(index, before, after, pvalue)]``: otava's change points where the value read rose.
 
     asv's convention, kept: a higher value is worse (a longer time; for a
@@ -478,7 +478,12 @@ def regression_jumps(series, threshold, max_pvalue=MAX_PVALUE):
     the t-test's p-value is then optimistic: such a step is kept only when
     that one value is above every value of the level before by the
     threshold. Otherwise it waits for a second commit (or for the gate,
-    which measures the two commits side by side).
+    which measures the two commits side by side). ``min_after=2`` makes
+    every new level wait for its second commit: for a raw series (a time
+    or a rate not read against a reference measured beside it), whose one
+    newest value carries whatever the machine was doing at that moment
+    (on 2026-12-04 the dask cluster's fixed cost read 1.63x at the newest
+    commit, whose change was to the compiled kernel only).
     """
     reads = [read for _, _, read in series]
     out = []
@@ -487,6 +492,8 @@ def regression_jumps(series, threshold, max_pvalue=MAX_PVALUE):
         if after_read < (1.0 + threshold) * before_read:
             continue  # a step down: an improvement in asv's convention
         start, stop = index - n_before, index + n_after
+        if n_after < min_after:
+            continue
         if n_after == 1 and reads[index] < (1.0 + threshold) * max(reads[start:index]):
             continue
         before = statistics.fmean(v for _, v, _ in series[start:index])
@@ -521,7 +528,10 @@ if _AsvRegressions is not None:
         - a regression is a change point of apache-otava (p <
           :data:`MAX_PVALUE`) at which the value rose by at least the
           threshold of ``regressions_thresholds`` (asv.conf.json),
-          ``regressions_first_commits`` honoured.
+          ``regressions_first_commits`` honoured;
+        - in a raw series (neither read relative to numpy.dot nor the
+          paired ``track_speedup``), a new level of one commit waits for
+          its second (:func:`regression_jumps`, ``min_after``).
         """
 
         order = 4  # after asv's Regressions (3), whose files this replaces
@@ -561,7 +571,9 @@ if _AsvRegressions is not None:
                     series = [p for p in regression_series(data, j or 0, combos, reference)
                               if p[0] >= start]
                     jumps = []
-                    for index, before, after, _ in regression_jumps(series, threshold):
+                    paired = reference is not None or benchmark["name"] == BENCHMARK
+                    for index, before, after, _ in regression_jumps(
+                            series, threshold, min_after=1 if paired else 2):
                         rev_a, rev_b = series[index - 1][0], series[index][0]
                         commits = repo.get_hashes_from_range(repo.get_range_spec(
                             revision_to_hash[rev_a], revision_to_hash[rev_b]))

@@ -336,6 +336,10 @@ def test_regressions_are_steps_up_and_a_lone_newest_value_must_clear_the_whole_l
     assert changes.regression_jumps(lone, 0.1) == []
     clear = [(i, v, v) for i, v in enumerate(flat + [3.0])]
     assert [j[0] for j in changes.regression_jumps(clear, 0.1)] == [9]
+    # a raw series (min_after=2) waits for the new level's second commit, even that clear
+    assert changes.regression_jumps(clear, 0.1, min_after=2) == []
+    second = [(i, v, v) for i, v in enumerate(flat + [3.0, 3.1])]
+    assert [j[0] for j in changes.regression_jumps(second, 0.1, min_after=2)] == [9]
 
 
 def _write_time_results(results, hashes, numpy_dot, threads):

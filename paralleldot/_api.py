@@ -264,7 +264,8 @@ def _auto_dot(a, b, workers):
     if workers > 1:
         slices = _split(a.shape[0], workers)
         candidates["threads"] = lambda: _combine(threads.partial_sums(a, b, slices, workers))
-    return _auto.decide(class_key, candidates)
+    redraw = _kernels._native.stop if "native" in candidates else None
+    return _auto.decide(class_key, candidates, redraw)
 
 
 def _on_dask(a, b, workers, backend, executor, client):

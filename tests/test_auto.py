@@ -22,9 +22,9 @@ def recorded(monkeypatch):
     calls = []
     real = _auto.decide
 
-    def recording(class_key, candidates):
+    def recording(class_key, candidates, redraw=None):
         calls.append((class_key, sorted(candidates)))
-        return real(class_key, candidates)
+        return real(class_key, candidates, redraw)
 
     monkeypatch.setattr(_auto, "decide", recording)
     return calls
@@ -186,6 +186,59 @@ def test_best_time_of_the_rounds_decides(monkeypatch):
 
     _auto.decide("k", {"serial": clock.candidate(2.0), "threads": threads_run})
     assert _auto.choices() == {"k": "threads"}
+
+
+def _team(clock, costs):
+    """A ``native`` candidate whose cost is ``costs[draw]``, and its redraw."""
+    draws = []
+
+    def native():
+        clock.now += costs[min(len(draws), len(costs) - 1)]
+        return 1.0
+
+    return native, lambda: draws.append(1), draws
+
+
+def test_native_slower_than_inline_is_drawn_anew_and_measured_again(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(_auto.time, "perf_counter", clock)
+    native, redraw, draws = _team(clock, [2.0, 0.7])  # a bad draw, then a good one
+    _auto.decide("k", {"serial": clock.candidate(5.0), "inline": clock.candidate(1.0),
+                       "native": native}, redraw)
+    assert len(draws) == 1 and _auto.choices() == {"k": "native"}
+
+
+def test_native_still_slower_after_its_redraw_loses_and_is_drawn_once(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(_auto.time, "perf_counter", clock)
+    native, redraw, draws = _team(clock, [2.0, 1.5])  # the other core is taken: still slow
+    _auto.decide("k", {"serial": clock.candidate(5.0), "inline": clock.candidate(1.0),
+                       "native": native}, redraw)
+    assert len(draws) == 1 and _auto.choices() == {"k": "inline"}
+
+
+def test_native_faster_than_inline_keeps_its_team(monkeypatch):
+    clock = FakeClock()
+    monkeypatch.setattr(_auto.time, "perf_counter", clock)
+    native, redraw, draws = _team(clock, [0.7])
+    _auto.decide("k", {"serial": clock.candidate(5.0), "inline": clock.candidate(1.0),
+                       "native": native}, redraw)
+    assert draws == [] and _auto.choices() == {"k": "native"}
+
+
+@pytest.mark.skipif(_kernels._native is None, reason="the compiled kernel was not built")
+def test_parallel_dot_hands_auto_the_teams_redraw(monkeypatch):
+    seen = []
+    real = _auto.decide
+
+    def spy(class_key, candidates, redraw=None):
+        seen.append(redraw)
+        return real(class_key, candidates, redraw)
+
+    monkeypatch.setattr(_auto, "decide", spy)
+    a = np.arange(10**5, dtype=np.int32)
+    assert parallel_dot(a, a, workers=2) == np.dot(a, a)
+    assert seen == [_kernels._native.stop]
 
 
 def test_a_choice_is_measured_again_and_the_interval_doubles_while_it_holds(monkeypatch):

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Sets up and runs every test of the repository on a fresh machine:
 #   - a virtual environment .venv with the package and its test, bench,
-#     report and dask extras (pip, from PyPI);
+#     report, dask and peers (numba) extras (pip, from PyPI), and torch's
+#     CPU build where pip finds one (PyPI's torch is the multi-GB CUDA
+#     build, not pulled in; without torch its peer tests skip and say so);
 #   - Debian's chromium and chromium-driver for the browser tests, when
 #     they are missing (apt-get; needs root or sudo);
 #   - then pytest with every tier (--all-tiers: the fast tier and the slow
@@ -17,7 +19,11 @@ if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet --quiet -e '.[test,bench,report,dask]'
+.venv/bin/python -m pip install --quiet --quiet -e '.[test,bench,report,dask,peers]'
+if ! .venv/bin/python -c "import torch" 2>/dev/null; then
+    .venv/bin/python -m pip install --quiet --quiet 'torch==2.13.0+cpu' 2>/dev/null ||
+        echo "test.sh: no CPU build of torch found; the torch.dot peer's tests will skip"
+fi
 
 if ! command -v chromium >/dev/null 2>&1; then
     sudo=""

@@ -69,6 +69,7 @@ import tempfile
 import numpy as np
 
 import paralleldot
+from paralleldot import _auto
 from benchmarks.common import (
     ALL_DTYPES,
     NUMPY_DOT,
@@ -118,11 +119,15 @@ def _columns(a, b, n, dtype, k, extras, pool, peers=()):
 
 
 def measure(sizes, dtypes, k, extras=False, seed=0, peers=()):
-    """``{(dtype, N): {column: samples}}``, the points taken in a shuffled order."""
+    """``{(dtype, N): {column: samples}}``, the points taken in a shuffled order; auto's choices.
+
+    The second value is ``{(dtype, N): what auto ran at the end of that
+    point}`` (``"serial"``, ``"inline"``, ``"native"``, ``"threads"``).
+    """
     points = [(d, n) for d in dtypes for n in sizes]
     random.Random(seed).shuffle(points)
     pool = cf.ThreadPoolExecutor(1)
-    out = {}
+    out, chosen = {}, {}
     try:
         for dtype, n in points:
             a, b = vectors(n, dtype)
@@ -136,11 +141,12 @@ def measure(sizes, dtypes, k, extras=False, seed=0, peers=()):
                 for close in closers:
                     close()
             out[(dtype, n)] = dict(zip(funcs, times))
+            chosen[(dtype, n)] = _auto.choices().get(_auto.key(a, b, a.nbytes + b.nbytes, k))
             print(f"  measured {dtype} N={n:.0e}", file=sys.stderr, flush=True)
     finally:
         pool.shutdown()
         paralleldot.shutdown()
-    return out
+    return out, chosen
 
 
 def _us(t):
@@ -215,22 +221,23 @@ def report(results, sizes, dtypes, k, summary=min):
 
 def report_processes(per_process, sizes, dtypes):
     """Print auto over the fastest peer (or numpy.dot and threads) in each process."""
-    columns = set().union(*(cols for result in per_process for cols in result.values()))
+    columns = set().union(*(cols for result, _ in per_process for cols in result.values()))
     peer_names = [c for c in PEERS if c in columns] + ["threads"]
     rows = []
     for dtype in dtypes:
         cells = []
         for n in sizes:
             ratios = []
-            for result in per_process:
+            for result, chosen in per_process:
                 row = {c: min(s) for c, s in result[(dtype, n)].items()}
                 peer = _best_peer(row, peer_names)
-                ratios.append((row["auto"] / row[peer], peer))
-            worst, worst_peer = max(ratios)
-            cells.append(f"{statistics.median(r for r, _ in ratios):.2f}; {worst:.2f} ({worst_peer})")
+                ratios.append((row["auto"] / row[peer], peer, chosen[(dtype, n)] or "below the floor"))
+            worst, worst_peer, choice = max(ratios)
+            cells.append(f"{statistics.median(r for r, _, _ in ratios):.2f}; "
+                         f"{worst:.2f} ({worst_peer}; auto ran {choice})")
         rows.append([dtype, *cells])
     print(f"auto / fastest other way in each of {len(per_process)} processes (numpy.dot, threads"
-          f"{' and the peers' if len(peer_names) > 1 else ''}): median; worst (and its winner) -- "
+          f"{' and the peers' if len(peer_names) > 1 else ''}): median; worst (the winner there; what auto ran there) -- "
           "goal: at most 1.05 at N >= 1e6\n")
     print(_fmt.markdown(["dtype"] + [_fmt.size(n) for n in sizes], rows))
 
@@ -256,7 +263,8 @@ def measure_in_processes(args, sizes):
                            stdout=subprocess.DEVNULL, cwd=ROOT)
             with open(path) as f:
                 saved = json.load(f)
-            per_process.append({(d, int(n)): cols for d, n, cols in saved})
+            per_process.append(({(d, int(n)): cols for d, n, cols, _ in saved},
+                                {(d, int(n)): choice for d, n, _, choice in saved}))
             print(f"  process {i + 1} of {args.processes} done", file=sys.stderr, flush=True)
     return per_process
 
@@ -289,18 +297,19 @@ def main(args):
         raise SystemExit(f"compare: --processes must be 1 or more, got {args.processes}")
     if args.processes > 1:
         per_process = measure_in_processes(args, sizes)
-        merged = {key: {c: [min(result[key][c]) for result in per_process if c in result[key]]
-                        for c in per_process[0][key]} for key in per_process[0]}
+        results = [result for result, _ in per_process]
+        merged = {key: {c: [min(result[key][c]) for result in results if c in result[key]]
+                        for c in results[0][key]} for key in results[0]}
         print(f"# every time below: the median over {args.processes} processes of its best")
         report(merged, sizes, args.dtypes, args.workers, summary=statistics.median)
         report_processes(per_process, sizes, args.dtypes)
         print(f"\n# load at the end {os.getloadavg()[0]:.2f}")
         return 0
     peers = () if args.peers is None else (args.peers or PEERS)
-    results = measure(sizes, args.dtypes, args.workers, args.extras, args.seed, peers)
+    results, chosen = measure(sizes, args.dtypes, args.workers, args.extras, args.seed, peers)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump([[d, n, cols] for (d, n), cols in results.items()], f)
+            json.dump([[d, n, cols, chosen[(d, n)]] for (d, n), cols in results.items()], f)
     report(results, sizes, args.dtypes, args.workers)
     print(f"\n# load at the end {os.getloadavg()[0]:.2f}")
     return 0

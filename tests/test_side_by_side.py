@@ -54,11 +54,14 @@ def test_several_processes_give_the_median_and_the_worst_of_each():
     assert proc.stderr.count("measured float64 N=1e+05") == 2, proc.stderr
     assert "the median over 2 processes" in proc.stdout
     table = proc.stdout.split("in each of 2 processes")[1]
-    cells = re.findall(r"\| (\d+\.\d\d); (\d+\.\d\d) \(([\w.]+)\)", table)
+    cells = re.findall(r"\| (\d+\.\d\d); (\d+\.\d\d) \(([\w.]+); auto ran ([\w ]+)\)", table)
     assert len(cells) == 4, table  # 2 dtypes x 2 sizes
-    for median, worst, winner in cells:
+    for median, worst, winner, ran in cells:
         assert 0 < float(median) <= float(worst)
         assert winner in ("numpy.dot", "threads", "numpy.einsum")
+        assert ran in ("below the floor", "serial", "inline", "native", "threads")
+    # 1e3 (16 or 8 KB) is below auto's floor, 1e5 is measured
+    assert sorted(ran for *_, ran in cells).count("below the floor") == 2, table
 
 
 def test_processes_below_one_is_refused():

@@ -9,7 +9,8 @@ Usage::
 
 For each dtype and N, in a shuffled order (``auto`` must not depend on the
 order in which a process meets dtypes and sizes), it times, interleaved (so
-that a change of the machine's load lands on every column alike), on the
+that a change of the machine's load lands on every column alike; the order
+of the columns drawn anew each round), on the
 asv suite's seeded vectors (``benchmarks.common.vectors``):
 
 - ``numpy.dot`` with its default BLAS threads, as users call it;
@@ -136,7 +137,8 @@ def measure(sizes, dtypes, k, extras=False, seed=0, peers=()):
                 for f in funcs.values():  # start pools, let auto decide
                     f()
                 samples = SAMPLES_LARGE if n >= 10**8 else SAMPLES
-                times = interleaved_times(list(funcs.values()), samples=samples)
+                times = interleaved_times(list(funcs.values()), samples=samples,
+                                          shuffle=random.Random(seed))
             finally:
                 for close in closers:
                     close()

@@ -7,6 +7,7 @@ without asv. On HEAD every feature exists: a benchmark that skips fails.
 
 import inspect
 import itertools
+import random
 import sys
 import types
 
@@ -469,3 +470,31 @@ def test_no_pinned_matrix_package_is_a_build_requirement():
     assert not built_with & pinned, (
         f"{sorted(built_with & pinned)} in build-system.requires would override the matrix's "
         f"pins: give them to the build in setup.py (setup_requires) instead")
+
+
+# --- interleaved sampling ------------------------------------------------------
+
+
+def _recorders(count, log):
+    def make(i):
+        return lambda: log.append(i)
+
+    return [make(i) for i in range(count)]
+
+
+def test_interleaved_times_sample_each_function_once_a_round_in_a_fixed_order():
+    log = []
+    times = common.interleaved_times(_recorders(4, log), samples=5, sample_time=0.0)
+    assert [len(t) for t in times] == [5] * 4
+    rounds = log[2 * 4:]  # after each function's calibration (a call, then one timed)
+    assert rounds == [0, 1, 2, 3] * 5
+
+
+def test_interleaved_times_can_draw_each_rounds_order_anew():
+    log = []
+    times = common.interleaved_times(_recorders(6, log), samples=8, sample_time=0.0,
+                                     shuffle=random.Random(0))
+    assert [len(t) for t in times] == [8] * 6
+    rounds = [log[2 * 6 + 6 * r: 2 * 6 + 6 * (r + 1)] for r in range(8)]
+    assert all(sorted(r) == list(range(6)) for r in rounds)  # each once a round
+    assert len({tuple(r) for r in rounds}) > 1  # and not always in the same order

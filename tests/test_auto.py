@@ -188,42 +188,25 @@ def test_best_time_of_the_rounds_decides(monkeypatch):
     assert _auto.choices() == {"k": "threads"}
 
 
-def _team(clock, costs):
-    """A ``native`` candidate whose cost is ``costs[draw]``, and its redraw."""
+@pytest.mark.parametrize("costs, redraws, choice", [
+    ([2.0, 0.7], 1, "native"),  # a bad draw, then a good one
+    ([2.0, 1.5], 1, "inline"),  # still slow after its redraw (the other core taken): drawn once
+    ([0.7], 0, "native"),       # faster than inline: its team is kept
+])
+def test_native_slower_than_inline_is_drawn_anew_and_measured_again(monkeypatch, costs, redraws,
+                                                                     choice):
+    """``native`` costs ``costs[k]`` after ``k`` redraws; inline costs 1, serial 5."""
+    clock = FakeClock()
+    monkeypatch.setattr(_auto.time, "perf_counter", clock)
     draws = []
 
     def native():
         clock.now += costs[min(len(draws), len(costs) - 1)]
         return 1.0
 
-    return native, lambda: draws.append(1), draws
-
-
-def test_native_slower_than_inline_is_drawn_anew_and_measured_again(monkeypatch):
-    clock = FakeClock()
-    monkeypatch.setattr(_auto.time, "perf_counter", clock)
-    native, redraw, draws = _team(clock, [2.0, 0.7])  # a bad draw, then a good one
     _auto.decide("k", {"serial": clock.candidate(5.0), "inline": clock.candidate(1.0),
-                       "native": native}, redraw)
-    assert len(draws) == 1 and _auto.choices() == {"k": "native"}
-
-
-def test_native_still_slower_after_its_redraw_loses_and_is_drawn_once(monkeypatch):
-    clock = FakeClock()
-    monkeypatch.setattr(_auto.time, "perf_counter", clock)
-    native, redraw, draws = _team(clock, [2.0, 1.5])  # the other core is taken: still slow
-    _auto.decide("k", {"serial": clock.candidate(5.0), "inline": clock.candidate(1.0),
-                       "native": native}, redraw)
-    assert len(draws) == 1 and _auto.choices() == {"k": "inline"}
-
-
-def test_native_faster_than_inline_keeps_its_team(monkeypatch):
-    clock = FakeClock()
-    monkeypatch.setattr(_auto.time, "perf_counter", clock)
-    native, redraw, draws = _team(clock, [0.7])
-    _auto.decide("k", {"serial": clock.candidate(5.0), "inline": clock.candidate(1.0),
-                       "native": native}, redraw)
-    assert draws == [] and _auto.choices() == {"k": "native"}
+                       "native": native}, lambda: draws.append(1))
+    assert len(draws) == redraws and _auto.choices() == {"k": choice}
 
 
 @pytest.mark.skipif(_kernels._native is None, reason="the compiled kernel was not built")

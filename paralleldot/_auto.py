@@ -24,17 +24,21 @@ With the compiled kernel, ``"inline"`` is its loop on the caller's thread
 known choice other than ``"threads"`` is answered in C without running any
 Python (``_native.fast``).
 
-Where a team's threads fall is drawn when the team starts, and a bad draw
-stays for the team's life: in 4 of 14 processes measured side by side
-with the peers (2026-12-04, 2 cores), ``native`` on 2 threads took 130 to
-160 us for int32 at N = 1e6 where ``inline``, one thread, took 83 (and
-``native`` 60 to 80 in the others), at every measurement of the process.
-So when ``native`` measures slower than
-``inline`` (two threads slower than one, with the caller taking chunks
-itself: never so with the team where it should be), the team is drawn
-anew (``redraw``, :func:`paralleldot._native.stop`) and ``native``
-measured again, once per measurement: after the redraw, 131 and 149 us
-became 82 and 82 (``inline`` 87 and 83).
+A team can lose its second core for the rest of a process: in 4 of 14
+processes measured side by side with the peers (2026-12-04, 2 cores),
+``native`` on 2 threads took 130 to 160 us for int32 at N = 1e6 where
+``inline``, one thread, took 83 (and ``native`` 60 to 80 in the others),
+at every measurement of the process. For complex128 at 1e6, ``native``
+took 300 to 360 us until numba and torch had run in the process, and
+in 2 of 3 processes 600 to 700 (``inline``'s time) from then on, still
+a second after their last call, with a third thread of the process busy
+on the team worker's core. Which thread that is, is not known. So when
+``native`` measures slower than ``inline`` (two threads slower than one,
+with the caller taking chunks itself), the team is started anew
+(``redraw``, :func:`paralleldot._native.stop`) and ``native`` measured
+again, once per measurement: after the redraw, int32's 131 and 149 us
+became 82 and 82 (``inline`` 87 and 83), a tie with one thread rather
+than a team's full speed; the choice then follows whichever is faster.
 
 How a choice is made
 --------------------

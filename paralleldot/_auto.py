@@ -31,8 +31,9 @@ processes measured side by side with the peers (2026-12-04, 2 cores),
 at every measurement of the process. For complex128 at 1e6, ``native``
 took 300 to 360 us until numba and torch had run in the process, and
 in 2 of 3 processes 600 to 700 (``inline``'s time) from then on, still
-a second after their last call, with a third thread of the process busy
-on the team worker's core. Which thread that is, is not known. So when
+a second after their last call, with OpenBLAS's worker thread busy on
+the team worker's core (it spins after each ``numpy.dot`` call); it was
+as busy before, when ``native`` was fast, so why is not known. So when
 ``native`` measures slower than ``inline`` (two threads slower than one,
 with the caller taking chunks itself), the team is started anew
 (``redraw``, :func:`paralleldot._native.stop`) and ``native`` measured

@@ -139,19 +139,22 @@ def decide(class_key, candidates, redraw=None):
         return run()
     best = dict.fromkeys(candidates, math.inf)
     clock = time.perf_counter
+
+    def timed(name):
+        t0 = clock()
+        value = candidates[name]()
+        best[name] = min(best[name], clock() - t0)
+        return value
+
     start = clock()
     for _ in range(ROUNDS):
-        for name, run in candidates.items():
-            t0 = clock()
-            result = run()
-            best[name] = min(best[name], clock() - t0)
+        for name in candidates:
+            result = timed(name)
     if redraw is not None and best.get("native", 0.0) > best.get("inline", math.inf):
         redraw()
         best["native"] = math.inf
         for _ in range(ROUNDS):
-            t0 = clock()
-            result = candidates["native"]()
-            best["native"] = min(best["native"], clock() - t0)
+            result = timed("native")
     spent = clock() - start
     choice = min(best, key=best.get)
     if "serial" in best and best["serial"] <= best[choice] * (1 + MARGIN):

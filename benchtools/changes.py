@@ -560,6 +560,9 @@ if _AsvRegressions is not None:
                           if benchmark.get("params") else [None])
                 data = graph.get_data()
                 reference = repr(NUMPY_DOT) if benchmark["name"] == SIDE_BY_SIDE else None
+                # a raw series (not read against a reference measured beside it) waits
+                # for a new level's second commit
+                min_after = 1 if reference is not None or benchmark["name"] == BENCHMARK else 2
                 graph_params = {k: v for k, v in graph.params.items() if len(all_params[k]) > 1}
                 names = benchmark.get("param_names") or []
                 at_impl = names.index("impl") if "impl" in names else None
@@ -571,9 +574,8 @@ if _AsvRegressions is not None:
                     series = [p for p in regression_series(data, j or 0, combos, reference)
                               if p[0] >= start]
                     jumps = []
-                    paired = reference is not None or benchmark["name"] == BENCHMARK
-                    for index, before, after, _ in regression_jumps(
-                            series, threshold, min_after=1 if paired else 2):
+                    for index, before, after, _ in regression_jumps(series, threshold,
+                                                                    min_after=min_after):
                         rev_a, rev_b = series[index - 1][0], series[index][0]
                         commits = repo.get_hashes_from_range(repo.get_range_spec(
                             revision_to_hash[rev_a], revision_to_hash[rev_b]))

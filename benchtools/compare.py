@@ -55,12 +55,12 @@ Absolute times move from run to run on shared machines; ratios taken in one
 run hold.
 """
 
+import argparse
 import concurrent.futures as cf
 import importlib
+import json
 import os
 import platform
-import argparse
-import json
 import random
 import statistics
 import subprocess
@@ -233,14 +233,15 @@ def report_processes(per_process, sizes, dtypes):
             for result, chosen in per_process:
                 row = {c: min(s) for c, s in result[(dtype, n)].items()}
                 peer = _best_peer(row, peer_names)
-                ratios.append((row["auto"] / row[peer], peer, chosen[(dtype, n)] or "below the floor"))
+                ran = chosen[(dtype, n)] or "below the floor"
+                ratios.append((row["auto"] / row[peer], peer, ran))
             worst, worst_peer, choice = max(ratios)
             cells.append(f"{statistics.median(r for r, _, _ in ratios):.2f}; "
                          f"{worst:.2f} ({worst_peer}; auto ran {choice})")
         rows.append([dtype, *cells])
     print(f"auto / fastest other way in each of {len(per_process)} processes (numpy.dot, threads"
-          f"{' and the peers' if len(peer_names) > 1 else ''}): median; worst (the winner there; what auto ran there) -- "
-          "goal: at most 1.05 at N >= 1e6\n")
+          f"{' and the peers' if len(peer_names) > 1 else ''}): median; worst (the winner "
+          "there; what auto ran there) -- goal: at most 1.05 at N >= 1e6\n")
     print(_fmt.markdown(["dtype"] + [_fmt.size(n) for n in sizes], rows))
 
 
@@ -300,18 +301,18 @@ def main(args):
     if args.processes > 1:
         per_process = measure_in_processes(args, sizes)
         results = [result for result, _ in per_process]
-        merged = {key: {c: [min(result[key][c]) for result in results if c in result[key]]
-                        for c in results[0][key]} for key in results[0]}
+        # each column's best in each process: report() prints their median
+        bests = {key: {c: [min(result[key][c]) for result in results if c in result[key]]
+                       for c in results[0][key]} for key in results[0]}
         print(f"# every time below: the median over {args.processes} processes of its best")
-        report(merged, sizes, args.dtypes, args.workers, summary=statistics.median)
+        report(bests, sizes, args.dtypes, args.workers, summary=statistics.median)
         report_processes(per_process, sizes, args.dtypes)
-        print(f"\n# load at the end {os.getloadavg()[0]:.2f}")
-        return 0
-    peers = () if args.peers is None else (args.peers or PEERS)
-    results, chosen = measure(sizes, args.dtypes, args.workers, args.extras, args.seed, peers)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump([[d, n, cols, chosen[(d, n)]] for (d, n), cols in results.items()], f)
-    report(results, sizes, args.dtypes, args.workers)
+    else:
+        peers = () if args.peers is None else (args.peers or PEERS)
+        results, chosen = measure(sizes, args.dtypes, args.workers, args.extras, args.seed, peers)
+        if args.json:  # a child of --processes
+            with open(args.json, "w") as f:
+                json.dump([[d, n, cols, chosen[(d, n)]] for (d, n), cols in results.items()], f)
+        report(results, sizes, args.dtypes, args.workers)
     print(f"\n# load at the end {os.getloadavg()[0]:.2f}")
     return 0

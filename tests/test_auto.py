@@ -121,6 +121,10 @@ def test_each_class_is_measured_once_and_its_choice_used(recorded, monkeypatch):
     monkeypatch.setattr(
         threads, "partial_sums", lambda *args: split_calls.append(1) or original(*args)
     )
+    redraws = []
+    if _kernels._native is not None:
+        stop = _kernels._native.stop
+        monkeypatch.setattr(_kernels._native, "stop", lambda: redraws.append(1) or stop())
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal(20_000), rng.standard_normal(20_000)
     for _ in range(5):
@@ -128,8 +132,10 @@ def test_each_class_is_measured_once_and_its_choice_used(recorded, monkeypatch):
     assert len(recorded) == 1
     (class_key, choice), = _auto.choices().items()
     assert class_key == _auto.key(a, b, a.nbytes + b.nbytes, 3)
-    # Measuring runs the split ROUNDS times; afterwards only if it was chosen.
-    assert len(split_calls) == _auto.ROUNDS + (4 if choice == "threads" else 0)
+    # Measuring runs the split ROUNDS times (again after native's redraw, if
+    # native measured slower than inline); afterwards only if it was chosen.
+    measuring = _auto.ROUNDS * (1 + len(redraws))
+    assert len(split_calls) == measuring + (4 if choice == "threads" else 0)
     parallel_dot(a, b, workers=2)  # another worker count: measured again
     parallel_dot(a[:5000], b[:5000], workers=2)  # another size class: again
     assert len(recorded) == 3
@@ -207,6 +213,32 @@ def test_native_slower_than_inline_is_drawn_anew_and_measured_again(monkeypatch,
     _auto.decide("k", {"serial": clock.candidate(5.0), "inline": clock.candidate(1.0),
                        "native": native}, lambda: draws.append(1))
     assert len(draws) == redraws and _auto.choices() == {"k": choice}
+
+
+def test_after_a_redraw_every_candidate_is_measured_again_in_turns(monkeypatch):
+    """The redrawn native is judged against times of the same moments, in as many draws.
+
+    Before the redraw the machine is slow for everyone (serial 1.0, inline
+    0.9, native 2.0: the team lost its core); after it, serial takes 0.6 and
+    the redrawn native 0.7. Against serial's older 1.0, native would win.
+    """
+    clock = FakeClock()
+    monkeypatch.setattr(_auto.time, "perf_counter", clock)
+    draws, runs = [], {"serial": 0, "inline": 0, "native": 0}
+    costs = {"serial": (1.0, 0.6), "inline": (0.9, 0.9), "native": (2.0, 0.7)}
+
+    def candidate(name):
+        def run():
+            runs[name] += 1
+            clock.now += costs[name][min(len(draws), 1)]
+            return 1.0
+
+        return run
+
+    _auto.decide("k", {name: candidate(name) for name in costs}, lambda: draws.append(1))
+    assert draws == [1]
+    assert runs == dict.fromkeys(costs, 2 * _auto.ROUNDS)
+    assert _auto.choices() == {"k": "serial"}
 
 
 @pytest.mark.skipif(_kernels._native is None, reason="the compiled kernel was not built")

@@ -56,7 +56,8 @@ the false rate is 14 to 16 % per series, too many for a history of ~40
 series; at 20 % scatter a 1.5x step is found 17 to 22 % of the time only.
 otava's t-test uses the population standard deviation (``np.std``): a
 segment of one commit (a step at the newest commit) has none, which makes
-its p-value optimistic; the ``commits`` column (before+after) shows it.
+its p-value optimistic: such a step is listed apart, as waiting for a
+second commit (:attr:`Change.pending`), and counted once one holds it.
 
 asv's own ``step_detect`` (its regressions page) fits piecewise-constant
 levels to one run's values; this is a second opinion with a test, on the
@@ -135,14 +136,34 @@ class Change:
     def step(self):
         return self.after / self.before if self.before else math.inf
 
+    @property
+    def pending(self):
+        """The new level is the newest commit alone: one value, waiting for a second commit.
+
+        otava's t-test on a segment of one value is optimistic (no scatter
+        of its own), and that value carries whatever the machine was doing
+        when it was measured: on a fresh clone of 321482e, ``auto`` 1e6
+        float64 (Python 3.10) read 0.97 -> 0.54 at the newest commit, p
+        1.2e-07, where the gate, measuring both commits side by side, gave
+        0.998 [0.994, 1.002].
+        """
+        return self.n_after == 1 and self.index == len(self.series.values) - 1
+
 
 @dataclasses.dataclass
 class Report:
-    """What :func:`find_changes` found for one machine."""
+    """What :func:`find_changes` found for one machine.
+
+    ``changes`` holds the change points whose new level has two commits or
+    more; ``pending`` the steps at the newest commit alone
+    (:attr:`Change.pending`), which the next commit confirms or not (or
+    ``python -m benchtools gate``, which measures two commits side by side).
+    """
 
     machine: str
     series: list
     changes: list
+    pending: list
     subjects: dict
     ordered_by: str
     max_pvalue: float
@@ -226,16 +247,16 @@ def find_changes(results_dir, machine=None, env_part=None, max_pvalue=MAX_PVALUE
     reports = []
     for name in machines:
         series, order, how, _ = collect(results_dir, name, env_part, repo)
-        changes = []
-        for s in series:
-            for index, before, after, pvalue, n_before, n_after in find(s.values, max_pvalue,
-                                                                       min_step):
-                changes.append(Change(s, index, before, after, pvalue, n_before, n_after))
+        found = [Change(s, *point) for s in series
+                 for point in find(s.values, max_pvalue, min_step)]
+        changes = [c for c in found if not c.pending]
+        pending = [c for c in found if c.pending]
         try:
             subjects = _git.subjects(order, cwd=repo) if how == "git topology" else {}
         except (OSError, subprocess.CalledProcessError):  # a commit git does not know
             subjects = {}
-        reports.append(Report(name, series, changes, subjects, how, max_pvalue, min_step, order))
+        reports.append(Report(name, series, changes, pending, subjects, how, max_pvalue,
+                              min_step, order))
     return reports
 
 
@@ -251,10 +272,10 @@ def _describe(params):
     return f"{impl} N={_n(n)} workers={workers} {dtype}"
 
 
-def rows(report):
-    """Table rows of the change points: strings, in the order printed."""
+def rows(report, changes=None):
+    """Table rows of ``changes`` (default: the report's change points): strings, in order."""
     out = []
-    for c in report.changes:
+    for c in report.changes if changes is None else changes:
         out.append([_asv.short_env(c.series.env), *[_n(p) if i == 1 else str(p)
                                                     for i, p in enumerate(c.series.params)],
                     c.commit[:8], report.subjects.get(c.commit, "")[:50],
@@ -292,6 +313,12 @@ def format_report(report):
 
         lines.append(fmt(HEADER).rstrip())
         lines.extend(fmt(r).rstrip() for r in table)
+    if report.pending:
+        lines.append(f"  at the newest commit alone, not counted until a second commit (or "
+                     f"`python -m benchtools gate A B`) confirms it: {len(report.pending)}")
+        for c in report.pending:
+            lines.append(f"    {_asv.short_env(c.series.env)} {_describe(c.series.params)}: "
+                         f"{c.before:.2f} -> {c.after:.2f} ({c.step:.2f}x) at {c.commit[:8]}")
     stepped = {id(c.series) for c in report.changes}
     lines.append(f"  {len(tested) - len(stepped)} of {len(tested)} series have no change point"
                  + (f"; {len(report.series) - len(tested)} with fewer than {MIN_POINTS} "
@@ -346,16 +373,30 @@ def html_page(reports, generated=None):
                     for h, c in zip(HEADER, row))
                 parts.append(f'<tr class="{cls}">{cells}</tr>')
             parts.append("</tbody></table>")
+        if report.pending:
+            parts.append(
+                "<h3>At the newest commit alone: waiting for a second commit</h3>"
+                "<p>A new level of one value: the t-test has no scatter of its own to go on, "
+                "and the value carries whatever the machine did when it was measured. These "
+                "count once the next commit holds them, or once <code>python -m benchtools "
+                "gate A B</code> (both commits side by side) says so.</p><ul>")
+            for c in report.pending:
+                parts.append(f"<li>{e(_asv.short_env(c.series.env))} {e(_describe(c.series.params))}"
+                             f": {c.before:.2f} &rarr; {c.after:.2f} ({c.step:.2f}x) at "
+                             f'<code title="{e(c.commit)}">{e(c.commit[:8])}</code> '
+                             f"{e(report.subjects.get(c.commit, '')[:60])}</li>")
+            parts.append("</ul>")
         parts.append("<details><summary>Every series read</summary><table><thead><tr>"
                      "<th>environment</th><th>series</th><th>commits</th><th>ratio, oldest to "
                      "newest</th><th>change points</th></tr></thead><tbody>")
         for s in report.series:
-            found = [c for c in report.changes if c.series is s]
+            found = [c.commit[:8] for c in report.changes if c.series is s]
+            found += [f"{c.commit[:8]} (newest alone)" for c in report.pending if c.series is s]
             parts.append(
                 f"<tr><td>{e(_asv.short_env(s.env))}</td><td>{e(_describe(s.params))}</td>"
                 f'<td class="num">{len(s.values)}</td>'
                 f"<td>{e(' '.join(f'{v:.2f}' for v in s.values))}</td>"
-                f"<td>{e(', '.join(c.commit[:8] for c in found) or '-')}</td></tr>")
+                f"<td>{e(', '.join(found) or '-')}</td></tr>")
         parts.append("</tbody></table></details>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
@@ -426,7 +467,9 @@ class ChangesPage(OutputPublisher):
             return
         write_page(conf.html_dir, reports)
         found = sum(len(r.changes) for r in reports)
-        log.info(f"changes: {found} change point(s) in {PAGE}")
+        pending = sum(len(r.pending) for r in reports)
+        log.info(f"changes: {found} change point(s) in {PAGE}"
+                 + (f", {pending} more at the newest commit alone" if pending else ""))
 
 
 # --- asv's Regressions page, from change points ----------------------------------
@@ -466,7 +509,7 @@ def regression_series(data, combo_index, combos, reference=None):
     return out
 
 
-def regression_jumps(series, threshold, max_pvalue=MAX_PVALUE, min_after=1):
+def regression_jumps(series, threshold, max_pvalue=MAX_PVALUE):
     """``[(index, before, after, pvalue)]``: otava's change points where the value read rose.
 
     asv's convention, kept: a higher value is worse (a longer time; for a
@@ -474,16 +517,15 @@ def regression_jumps(series, threshold, max_pvalue=MAX_PVALUE, min_after=1):
     ``1 + threshold`` with p below ``max_pvalue``. ``before`` and ``after``
     are the means of the values themselves (not those read) on each side.
 
-    A new level of one commit (the newest) has no scatter of its own, and
-    the t-test's p-value is then optimistic: such a step is kept only when
-    that one value is above every value of the level before by the
-    threshold. Otherwise it waits for a second commit (or for the gate,
-    which measures the two commits side by side). ``min_after=2`` makes
-    every new level wait for its second commit: for a raw series (a time
-    or a rate not read against a reference measured beside it), whose one
-    newest value carries whatever the machine was doing at that moment
-    (on 2026-12-04 the dask cluster's fixed cost read 1.63x at the newest
-    commit, whose change was to the compiled kernel only).
+    A new level of one commit (the newest) waits for its second commit (or
+    for the gate, which measures the two commits side by side): the
+    t-test's p-value on one value is optimistic, and that value carries
+    whatever the machine was doing at that moment. Measured on 2026-12-04:
+    the dask cluster's fixed cost read 1.63x at the newest commit, whose
+    change was to the compiled kernel only; and a paired ratio is not
+    spared (:attr:`Change.pending`: ``auto`` 1e6 float64 read 0.97 -> 0.54
+    at the newest commit, 0.998 in the gate). Until then a one-value level
+    clear of every value before it by the threshold was listed.
     """
     reads = [read for _, _, read in series]
     out = []
@@ -491,11 +533,9 @@ def regression_jumps(series, threshold, max_pvalue=MAX_PVALUE, min_after=1):
             reads, max_pvalue, 1.0 + threshold):
         if after_read < (1.0 + threshold) * before_read:
             continue  # a step down: an improvement in asv's convention
+        if n_after < 2:
+            continue
         start, stop = index - n_before, index + n_after
-        if n_after < min_after:
-            continue
-        if n_after == 1 and reads[index] < (1.0 + threshold) * max(reads[start:index]):
-            continue
         before = statistics.fmean(v for _, v, _ in series[start:index])
         after = statistics.fmean(v for _, v, _ in series[index:stop])
         out.append((index, before, after, pvalue))
@@ -529,9 +569,8 @@ if _AsvRegressions is not None:
           :data:`MAX_PVALUE`) at which the value rose by at least the
           threshold of ``regressions_thresholds`` (asv.conf.json),
           ``regressions_first_commits`` honoured;
-        - in a raw series (neither read relative to numpy.dot nor the
-          paired ``track_speedup``), a new level of one commit waits for
-          its second (:func:`regression_jumps`, ``min_after``).
+        - a new level of one commit waits for its second
+          (:func:`regression_jumps`).
         """
 
         order = 4  # after asv's Regressions (3), whose files this replaces
@@ -560,9 +599,6 @@ if _AsvRegressions is not None:
                           if benchmark.get("params") else [None])
                 data = graph.get_data()
                 reference = repr(NUMPY_DOT) if benchmark["name"] == SIDE_BY_SIDE else None
-                # a raw series (not read against a reference measured beside it) waits
-                # for a new level's second commit
-                min_after = 1 if reference is not None or benchmark["name"] == BENCHMARK else 2
                 graph_params = {k: v for k, v in graph.params.items() if len(all_params[k]) > 1}
                 names = benchmark.get("param_names") or []
                 at_impl = names.index("impl") if "impl" in names else None
@@ -574,8 +610,7 @@ if _AsvRegressions is not None:
                     series = [p for p in regression_series(data, j or 0, combos, reference)
                               if p[0] >= start]
                     jumps = []
-                    for index, before, after, _ in regression_jumps(series, threshold,
-                                                                    min_after=min_after):
+                    for index, before, after, _ in regression_jumps(series, threshold):
                         rev_a, rev_b = series[index - 1][0], series[index][0]
                         commits = repo.get_hashes_from_range(repo.get_range_spec(
                             revision_to_hash[rev_a], revision_to_hash[rev_b]))

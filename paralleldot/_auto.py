@@ -28,12 +28,22 @@ A team can lose its second core for the rest of a process: in 4 of 14
 processes measured side by side with the peers (2026-12-04, 2 cores),
 ``native`` on 2 threads took 130 to 160 us for int32 at N = 1e6 where
 ``inline``, one thread, took 83 (and ``native`` 60 to 80 in the others),
-at every measurement of the process. For complex128 at 1e6, ``native``
-took 300 to 360 us until numba and torch had run in the process, and
-in 2 of 3 processes 600 to 700 (``inline``'s time) from then on, still
-a second after their last call, with OpenBLAS's worker thread busy on
-the team worker's core (it spins after each ``numpy.dot`` call); it was
-as busy before, when ``native`` was fast, so why is not known. So when
+at every measurement of the process (why is not known). For complex128
+at 1e6, ``native`` took 300 to 360 us until numba and torch had run in
+the process, and in 2 of 3 processes 600 to 700 (``inline``'s time)
+from then on. There OpenBLAS's worker thread is the likely thief: it
+spins for 105 to 107 ms after each threaded call (``numpy.dot`` of
+float64 and complex128 from N = 1e5 on; never for float32 or integers;
+OpenBLAS 0.3.28), and with the columns of ``benchtools compare`` sampled
+in turn, about every 2 ms, it never stopped. With it told to sleep at
+once (``OPENBLAS_THREAD_TIMEOUT=4``) ``native`` took 366 to 397 us in the
+same measurement, against 715 to 770, and numba's ``prange`` 520 to 600
+against 4700 to 6700 (2026-12-04). Measuring ``numpy.dot`` last in
+:func:`decide`, so that its spin would not be charged to ``native``, was
+tried and dropped: in processes calling ``parallel_dot`` alone it chose
+``numpy.dot`` for complex128 at 1e6 in 3 of 4 processes, where the turns
+chose ``native`` in 4 of 4, which ran at 0.64 to 1.03 times
+``numpy.dot``'s time. So when
 ``native`` measures slower than ``inline`` (two threads slower than one,
 with the caller taking chunks itself), the team is started anew
 (``redraw``, :func:`paralleldot._native.stop`) and every candidate is

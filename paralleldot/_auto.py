@@ -138,8 +138,8 @@ def decide(class_key, candidates, redraw=None):
         argument that computes the call's dot product that way.
     redraw : callable, optional
         Draws the ``"native"`` candidate's team of threads anew; called once,
-        and ``"native"`` measured again, when it measured slower than
-        ``"inline"`` (see the module's docstring).
+        and every candidate measured again, when ``"native"`` measured
+        slower than ``"inline"`` (see the module's docstring).
 
     Returns
     -------
@@ -150,28 +150,26 @@ def decide(class_key, candidates, redraw=None):
         (name, run), = candidates.items()
         _record(class_key, name, sys.maxsize)
         return run()
-    best = dict.fromkeys(candidates, math.inf)
     clock = time.perf_counter
 
-    def timed(name):
-        t0 = clock()
-        value = candidates[name]()
-        best[name] = min(best[name], clock() - t0)
-        return value
+    def measure():
+        """Every candidate :data:`ROUNDS` times, in turns: ({name: best time}, last result)."""
+        best = dict.fromkeys(candidates, math.inf)
+        for _ in range(ROUNDS):
+            for name, run in candidates.items():
+                t0 = clock()
+                result = run()
+                best[name] = min(best[name], clock() - t0)
+        return best, result
 
     start = clock()
-    for _ in range(ROUNDS):
-        for name in candidates:
-            result = timed(name)
+    best, result = measure()
     if redraw is not None and best.get("native", 0.0) > best.get("inline", math.inf):
         # Every candidate again, in turns, from the redraw on: native alone
         # would get twice the draws at its best time, and the others' times
         # would be of another moment.
         redraw()
-        best.update(dict.fromkeys(candidates, math.inf))
-        for _ in range(ROUNDS):
-            for name in candidates:
-                result = timed(name)
+        best, result = measure()
     spent = clock() - start
     choice = min(best, key=best.get)
     if "serial" in best and best["serial"] <= best[choice] * (1 + MARGIN):

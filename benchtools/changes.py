@@ -272,10 +272,10 @@ def _describe(params):
     return f"{impl} N={_n(n)} workers={workers} {dtype}"
 
 
-def rows(report, changes=None):
-    """Table rows of ``changes`` (default: the report's change points): strings, in order."""
+def rows(report):
+    """Table rows of the change points: strings, in the order printed."""
     out = []
-    for c in report.changes if changes is None else changes:
+    for c in report.changes:
         out.append([_asv.short_env(c.series.env), *[_n(p) if i == 1 else str(p)
                                                     for i, p in enumerate(c.series.params)],
                     c.commit[:8], report.subjects.get(c.commit, "")[:50],

@@ -3,14 +3,20 @@
 Run as users run it (a real subprocess from the repository root), on small
 vectors so that it takes seconds. Its figures are not checked (a timed test
 flakes on shared machines), its shape is: one row per dtype and N, every
-column measured, and with ``--processes`` one child per process.
+column measured, and with ``--processes`` one child per process. How it
+reads a ratio to the fastest of several columns is checked on drawn times.
 """
 
+import random
 import re
+import statistics
 import subprocess
 import sys
 
+import pytest
+
 from benchtools._git import ROOT
+from benchtools.compare import held_out_ratio
 
 
 def _compare(*args):
@@ -75,3 +81,39 @@ def test_processes_below_one_is_refused():
     proc = _compare("--processes", "0")
     assert proc.returncode != 0
     assert "--processes must be 1 or more, got 0" in proc.stderr
+
+
+def _draws(rng, columns, scale=None, samples=15, sigma=0.15):
+    """Per-call times drawn from one lognormal law per column (``scale``: its median, default 100)."""
+    scale = scale or {}
+    return {c: [scale.get(c, 100.0) * rng.lognormvariate(0, sigma) for _ in range(samples)]
+            for c in columns}
+
+
+def test_equally_fast_columns_read_one_when_the_winner_is_chosen_on_other_samples():
+    # auto running numpy.dot itself, against four columns of the same speed
+    # (numpy.dot, numpy.inner and numpy.vdot are one BLAS routine): the best
+    # of the fastest's bests is the luckiest of four draws, and reads auto
+    # about 9 % slower than it is; chosen on the even samples and read on
+    # the odd ones, the ratio is 1 on average.
+    peers = ["numpy.dot", "numpy.inner", "numpy.vdot", "torch.dot"]
+    rng = random.Random(0)
+    same_samples, held_out = [], []
+    for _ in range(400):
+        s = _draws(rng, ["auto", *peers])
+        same_samples.append(min(s["auto"]) / min(min(s[c]) for c in peers))
+        held_out.append(held_out_ratio(s, "auto", peers)[0])
+    assert statistics.median(same_samples) > 1.05
+    assert 0.97 < statistics.median(held_out) < 1.03
+
+
+def test_a_faster_peer_is_chosen_and_read_at_its_speed():
+    rng = random.Random(1)
+    s = _draws(rng, ["auto", "numpy.dot", "numba.prange"], scale={"numba.prange": 50.0}, sigma=0.02)
+    ratio, winner = held_out_ratio(s, "auto", ["numpy.dot", "numba.prange"])
+    assert winner == "numba.prange"
+    assert 1.9 < ratio < 2.1
+    # auto is never its own peer; a row with none of the peers is an error, not a 1
+    assert held_out_ratio(s, "auto", ["auto", "numpy.dot"])[1] == "numpy.dot"
+    with pytest.raises(ValueError, match="none of the columns"):
+        held_out_ratio(s, "auto", ["torch.dot"])

@@ -96,6 +96,8 @@ def control_impl(name, impl=None):
 _VALUED = {"-b", "--bench", "-a", "--attribute", "-E", "--environment", "--python",
            "-m", "--machine", "-s", "--steps", "--date-period", "--cpu-affinity",
            "--set-commit-hash", "--launch-method", "--config"}
+#: asv run options whose value is optional (an integer when given).
+_OPTIONAL_VALUE = {"-j", "--parallel"}
 
 
 # --- which commits ----------------------------------------------------------------
@@ -147,14 +149,38 @@ def history(path=None):
 def _has_range(asv_args):
     """Whether the asv run arguments hold a positional commit range."""
     skip = False
+    optional = False
     for arg in asv_args:
         if skip:
             skip = False
+        elif optional and arg.isdigit():
+            optional = False
         elif arg in _VALUED:
             skip = True
+        elif arg in _OPTIONAL_VALUE:
+            optional = True
         elif not arg.startswith("-"):
             return True
+        else:
+            optional = False
     return False
+
+
+def build_parallel(asv_args, envs):
+    """``["--parallel=K"]``: build the environments of a commit side by side, or ``[]``.
+
+    asv sets up the environments, and builds and installs each commit in
+    them, before it runs that commit's benchmarks; with ``--parallel`` it
+    does that for all environments at once (one process each), then
+    benchmarks them one after the other, so no measurement shares the
+    machine with a build. K is the number of environments, at most the
+    number of cores; nothing is added when the arguments choose
+    (``-j``/``--parallel``) or when there is one environment.
+    """
+    if any(a in _OPTIONAL_VALUE or a.startswith("--parallel=") for a in asv_args):
+        return []
+    k = min(len(envs), os.cpu_count() or 1)
+    return [f"--parallel={k}"] if k > 1 else []
 
 
 # --- asv, with a progress a person can follow ---------------------------------------
@@ -248,7 +274,8 @@ def run(asv_args, log_dir=None):
               f"{len(done)} already measured, {planned} to run", flush=True)
     print(f"history: asv's output goes to {os.path.relpath(log_path)}", flush=True)
     # asv through benchtools._atomic: its result files are written atomically.
-    cmd = [sys.executable, "-m", "benchtools._atomic", "run", "--show-stderr", *asv_args, *extra]
+    cmd = [sys.executable, "-m", "benchtools._atomic", "run", "--show-stderr",
+           *build_parallel(asv_args, envs), *asv_args, *extra]
     try:
         status = _follow(cmd, log_path, labels, planned, started)
     finally:

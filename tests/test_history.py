@@ -78,10 +78,23 @@ def test_a_milestones_file_from_the_environment(tmp_path, monkeypatch):
         (["--bench", "x", "main~3..main"], True),
         (["-a", "rounds=1", "HASHFILE:h.txt"], True),
         (["--quick", "-m", "box"], False),
+        (["-j", "2", "-E", "virtualenv:3.10"], False),
+        (["--parallel", "NEW"], True),
+        (["-j", "2", "NEW"], True),
     ],
 )
 def test_a_commit_range_among_asv_arguments(args, expected):
     assert history._has_range(args) == expected
+
+
+def test_environments_are_built_side_by_side_unless_the_arguments_say(monkeypatch):
+    monkeypatch.setattr(history.os, "cpu_count", lambda: 2)
+    two = ["virtualenv-py3.10-x", "virtualenv-py3.13-x"]
+    assert history.build_parallel([], two) == ["--parallel=2"]
+    assert history.build_parallel([], two + ["virtualenv-py3.11-x"]) == ["--parallel=2"]
+    assert history.build_parallel([], two[:1]) == []
+    assert history.build_parallel(["-j", "1"], two) == []
+    assert history.build_parallel(["--parallel=3"], two) == []
 
 
 def test_spread_table_is_printed_per_environment(capsys):

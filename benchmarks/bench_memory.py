@@ -24,6 +24,8 @@ class PeakMemory(common.Benchmark):
     def setup(self, vectors, N, workers):
         common.require_backend("processes")
         common.require_process_pool_that_ends_with_its_owner()
+        # Not the vectors the forkserver drew for the timing benchmarks.
+        common.forget_preloaded()
         if vectors == "shared":
             self.a, self.b = common.shared_vectors(N)
         else:

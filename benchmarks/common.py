@@ -265,8 +265,12 @@ def forget_preloaded():
 
 
 def _in_asv_forkserver():
-    """Whether this process is asv's forkserver (``benchmark.py run_server DIR SOCKET``)."""
-    return sys.argv[1:2] == ["run_server"]
+    """Whether this process is asv's forkserver (``benchmark.py run_server DIR SOCKET``) on Linux.
+
+    Elsewhere nothing is preloaded: :func:`forget_preloaded` needs Linux's
+    ``/proc/self/clear_refs``.
+    """
+    return sys.argv[1:2] == ["run_server"] and sys.platform.startswith("linux")
 
 
 @functools.lru_cache(maxsize=2)
@@ -746,6 +750,7 @@ class TrackBenchmark(Benchmark):
     rounds = 1
 
 
-
+# asv's forkserver imports the suite once per commit and environment, then
+# forks every benchmark process from it: draw the vectors here, once.
 if _in_asv_forkserver():
     preload()

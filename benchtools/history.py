@@ -148,21 +148,14 @@ def history(path=None):
 
 def _has_range(asv_args):
     """Whether the asv run arguments hold a positional commit range."""
-    skip = False
-    optional = False
+    skip = optional = False
     for arg in asv_args:
-        if skip:
-            skip = False
-        elif optional and arg.isdigit():
-            optional = False
-        elif arg in _VALUED:
-            skip = True
-        elif arg in _OPTIONAL_VALUE:
-            optional = True
-        elif not arg.startswith("-"):
+        if skip or (optional and arg.isdigit()):
+            skip = optional = False
+            continue
+        skip, optional = arg in _VALUED, arg in _OPTIONAL_VALUE
+        if not arg.startswith("-"):
             return True
-        else:
-            optional = False
     return False
 
 
@@ -177,7 +170,7 @@ def build_parallel(asv_args, envs):
     number of cores; nothing is added when the arguments choose
     (``-j``/``--parallel``) or when there is one environment.
     """
-    if any(a in _OPTIONAL_VALUE or a.startswith("--parallel=") for a in asv_args):
+    if any(a.startswith(("-j", "--parallel")) for a in asv_args):
         return []
     k = min(len(envs), os.cpu_count() or 1)
     return [f"--parallel={k}"] if k > 1 else []

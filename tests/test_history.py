@@ -81,6 +81,8 @@ def test_a_milestones_file_from_the_environment(tmp_path, monkeypatch):
         (["-j", "2", "-E", "virtualenv:3.10"], False),
         (["--parallel", "NEW"], True),
         (["-j", "2", "NEW"], True),
+        (["-j2", "-E", "virtualenv:3.10"], False),
+        (["-j", "-E", "virtualenv:3.10", "2"], True),  # -j took no value: 2 is a range
     ],
 )
 def test_a_commit_range_among_asv_arguments(args, expected):
@@ -95,6 +97,7 @@ def test_environments_are_built_side_by_side_unless_the_arguments_say(monkeypatc
     assert history.build_parallel([], two[:1]) == []
     assert history.build_parallel(["-j", "1"], two) == []
     assert history.build_parallel(["--parallel=3"], two) == []
+    assert history.build_parallel(["-j2"], two) == []
 
 
 def test_spread_table_is_printed_per_environment(capsys):

@@ -76,12 +76,15 @@ def _combine(partials):
 
     The sum runs on an array so that integers wrap exactly like
     ``numpy.dot`` (modulo 2**bits, without scalar overflow warnings) and
-    booleans stay booleans.
+    booleans stay booleans. ``numpy.dot`` warns about nothing: partial sums
+    of ``inf`` and ``-inf`` give ``nan`` and finite ones may overflow to
+    ``inf`` here without a ``RuntimeWarning`` either.
     """
     if len(partials) == 1:
         return partials[0]
     values = np.array(partials)
-    return np.add.reduce(values, dtype=values.dtype)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.add.reduce(values, dtype=values.dtype)
 
 
 def parallel_dot(a, b, workers=None, backend="auto", executor=None, client=None):

@@ -79,7 +79,19 @@ def vector_pairs(draw, dtypes=st.sampled_from(NUMERIC), max_size=300):
     return a, b
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+# Between two examples, distributed's IO loop thread is still using the
+# global `random` (random.choice in utils_comm.gather_from_workers,
+# random.sample in sizeof): Hypothesis sees the state move while it draws
+# and blames the strategy, which uses no `random`. That warning only.
+_DASK_USES_RANDOM = pytest.mark.filterwarnings(
+    "ignore:Do not use the `random` module inside strategies"
+    ":hypothesis.errors.HypothesisDeprecationWarning"
+)
+
+
+@pytest.mark.parametrize(
+    "backend", [pytest.param(b, marks=_DASK_USES_RANDOM) if b == "dask" else b for b in BACKENDS]
+)
 @settings(max_examples=40, deadline=None)
 @given(pair=vector_pairs(), workers=st.integers(1, 9))
 def test_equals_numpy_dot(backend, pair, workers):

@@ -39,7 +39,8 @@
  * Workers wait for a generation counter: they spin for SPIN_NS after a job
  * (back-to-back calls do not pay a wake-up), then sleep on a condition
  * variable. One call uses the team at a time (a mutex taken with the GIL
- * released). After fork() the child has no workers: the team is rebuilt on
+ * released). A worker that wakes on the caller's CPU runs the job off it
+ * (take_chunks_off_caller). After fork() the child has no workers: the team is rebuilt on
  * its first parallel call. stop() ends the workers (paralleldot.shutdown() calls
  * it): a team is drawn anew, threads and their places, like the pools.
  */
@@ -282,6 +283,8 @@ static struct {
     } job;
     _Alignas(LINE) _Atomic uint64_t ticket;
     _Alignas(LINE) atomic_int done;
+    /* The CPU the caller ran on when it published the job (-1: unknown). */
+    _Alignas(LINE) atomic_int caller_cpu;
 } team;
 static part_t parts[MAX_CHUNKS]; /* chunk c's sum, added in chunk order */
 static slot_t slots[MAX_THREADS];
@@ -323,6 +326,43 @@ take_chunks(void)
     }
 }
 
+/* Run take_chunks() off the caller's CPU when the worker woke on it.
+ *
+ * A worker woken while every CPU is busy is put where the scheduler finds
+ * room, often on the caller's own CPU, and the two then share it for the
+ * whole job: two threads run at one thread's speed while the other CPU is
+ * left to whatever holds it. What holds it is often another library's
+ * thread that spins after its own call without yielding (OpenBLAS's, for
+ * about 100 ms after each threaded numpy.dot of float64 or complex128;
+ * 2026-12-04, 2 cores, float64 at N = 1e7 right after such a numpy.dot:
+ * 5.9 ms on 2 threads, 5.7 ms on 1, 4.9 ms once it slept). The worker
+ * then leaves the caller's CPU for the job (its affinity without that
+ * CPU) and takes back the affinity it had afterwards. A worker pinned to
+ * the caller's CPU alone, or one that woke elsewhere, is left as it is. */
+static atomic_long moves; /* jobs a worker took off the caller's CPU (moves()) */
+
+static void
+take_chunks_off_caller(void)
+{
+#if defined(__linux__) && defined(CPU_ISSET)
+    int caller = atomic_load_explicit(&team.caller_cpu, memory_order_relaxed);
+    cpu_set_t saved, other;
+    if (caller >= 0 && caller < CPU_SETSIZE && sched_getcpu() == caller
+        && sched_getaffinity(0, sizeof saved, &saved) == 0 && CPU_ISSET(caller, &saved)
+        && CPU_COUNT(&saved) > 1) {
+        other = saved;
+        CPU_CLR(caller, &other);
+        if (sched_setaffinity(0, sizeof other, &other) == 0) {
+            atomic_fetch_add_explicit(&moves, 1, memory_order_relaxed);
+            take_chunks();
+            sched_setaffinity(0, sizeof saved, &saved);
+            return;
+        }
+    }
+#endif
+    take_chunks();
+}
+
 static void *
 worker(void *arg)
 {
@@ -351,7 +391,7 @@ worker(void *arg)
             atomic_fetch_sub_explicit(&leaving, 1, memory_order_release);
             return NULL;
         }
-        take_chunks();
+        take_chunks_off_caller();
     }
     return NULL;
 }
@@ -454,6 +494,9 @@ run(const kind_t *kind, const char *x, const char *y, npy_intp n, npy_intp items
     team.job.chunk = chunk;
     team.job.itemsize = itemsize;
     atomic_store_explicit(&team.done, 0, memory_order_relaxed);
+#if defined(__linux__) && defined(CPU_ISSET)
+    atomic_store_explicit(&team.caller_cpu, sched_getcpu(), memory_order_relaxed);
+#endif
     uint64_t number = (atomic_load_explicit(&team.ticket, memory_order_relaxed) >> 32) + 1;
     atomic_store_explicit(&team.ticket, (number << 32) | ((uint64_t)chunks << 16), memory_order_release);
     for (int i = 1; i < threads; i++)
@@ -670,6 +713,12 @@ native_team_size(PyObject *self, PyObject *unused)
 }
 
 static PyObject *
+native_moves(PyObject *self, PyObject *unused)
+{
+    return PyLong_FromLong(atomic_load(&moves));
+}
+
+static PyObject *
 native_stop(PyObject *self, PyObject *unused)
 {
     Py_BEGIN_ALLOW_THREADS
@@ -698,6 +747,8 @@ static PyMethodDef methods[] = {
     {"fast", (PyCFunction)(void (*)(void))native_fast, METH_FASTCALL, fast_doc},
     {"configure", native_configure, METH_VARARGS, configure_doc},
     {"team_size", native_team_size, METH_NOARGS, "Workers started in this process."},
+    {"moves", native_moves, METH_NOARGS,
+     "moves()\n--\n\nJobs a worker took off the caller's CPU, having woken on it (Linux)."},
     {"stop", native_stop, METH_NOARGS,
      "stop()\n--\n\nStop the team's workers; the next parallel call starts new ones."},
     {"isa", native_isa, METH_NOARGS, "The instruction set the loops run with."},

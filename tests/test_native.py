@@ -1,9 +1,11 @@
 """The compiled kernel (paralleldot._native) against numpy.dot, and the package without it."""
 
+import json
 import os
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -180,7 +182,12 @@ def test_shutdown_ends_the_team_and_the_next_call_starts_one():
     before = _os_threads()
     paralleldot.shutdown()
     assert native.team_size() == 0
-    assert _os_threads() <= before - workers  # the workers' threads are gone, not parked
+    # The workers' threads are gone, not parked. A worker has said it leaves
+    # when shutdown() returns; the kernel removes its task a moment later.
+    deadline = time.monotonic() + 5
+    while _os_threads() > before - workers and time.monotonic() < deadline:
+        time.sleep(0.001)
+    assert _os_threads() <= before - workers
     assert native.dot(a, a, 4) == expected and native.team_size() >= 3
     native.stop()
     native.stop()  # twice, or with no team: harmless
@@ -251,3 +258,81 @@ def test_the_package_without_the_compiled_kernel():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+_OFF_CALLER = r"""
+import json, os, subprocess, sys, time
+import numpy as np
+from paralleldot import _kernels
+native = _kernels._native
+cpus = sorted(os.sched_getaffinity(0))
+caller_cpu, other_cpu = cpus[0], cpus[1]
+rng = np.random.default_rng(0)
+a, b = rng.random(10**6), rng.random(10**6)
+before = set(map(int, os.listdir("/proc/self/task")))
+first = native.dot(a, b, 2)  # starts the team with the process's whole affinity
+workers = sorted(set(map(int, os.listdir("/proc/self/task"))) - before)
+# Every CPU busy, as when another library's thread spins: the caller pinned
+# to one CPU, a process that never yields on the other.
+# (The hog dies with this process: PR_SET_PDEATHSIG, SIGKILL.)
+hog = subprocess.Popen([sys.executable, "-c",
+                        "import ctypes, os\nctypes.CDLL(None).prctl(1, 9)\n"
+                        f"os.sched_setaffinity(0, {{{other_cpu}}})\nwhile True: pass"])
+
+
+def call_after_sleeping_on_the_callers_cpu():
+    # The worker falls asleep on the caller's CPU (pinned there), then may
+    # run anywhere again; woken with no CPU idle, it wakes where it slept.
+    for w in workers:
+        os.sched_setaffinity(w, {caller_cpu})
+    time.sleep(0.002)
+    for w in workers:
+        os.sched_setaffinity(w, cpus)
+    result = native.dot(a, b, 2)
+    # The worker takes its affinity back just after its last chunk: wait for it.
+    deadline = time.monotonic() + 1
+    while time.monotonic() < deadline and any(os.sched_getaffinity(w) != set(cpus) for w in workers):
+        time.sleep(0.001)
+    masks.append([sorted(os.sched_getaffinity(w)) for w in workers])
+    return result if masks[-1] == [cpus] else None
+
+
+masks = []
+try:
+    os.sched_setaffinity(0, {caller_cpu})
+    same = True
+    for _ in range(50):
+        result = call_after_sleeping_on_the_callers_cpu()
+        if result is None:  # an affinity not taken back: stop there
+            break
+        same = same and result.tobytes() == first.tobytes()
+    moved = native.moves()
+    # A worker pinned to the caller's CPU alone is left there.
+    for w in workers:
+        os.sched_setaffinity(w, {caller_cpu})
+    same_pinned = all(native.dot(a, b, 2).tobytes() == first.tobytes() for _ in range(100))
+    pinned = [sorted(os.sched_getaffinity(w)) for w in workers]
+    print(json.dumps({"cpus": cpus, "workers": len(workers), "same": same, "moved": moved,
+                      "masks": masks, "same_pinned": same_pinned,
+                      "moved_pinned": native.moves() - moved, "pinned": pinned,
+                      "close": bool(np.isclose(first, np.dot(a, b), rtol=1e-12))}))
+finally:
+    hog.kill()
+    hog.wait()
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or len(os.sched_getaffinity(0)) < 2,
+                    reason="Linux affinity with two CPUs or more")
+def test_a_worker_woken_on_the_callers_cpu_runs_the_job_off_it():
+    # In a child process: its affinity changes and the CPU hog stay there.
+    done = subprocess.run([sys.executable, "-c", _OFF_CALLER], capture_output=True, text=True,
+                          timeout=120, check=True)
+    out = json.loads(done.stdout)
+    assert out["workers"] == 1 and out["same"] and out["close"]
+    # Woken on the caller's CPU, it leaves it for the job...
+    assert out["moved"] >= 1
+    # ... for the job only: after each call its affinity is the one it had.
+    assert out["masks"] == [[out["cpus"]]] * 50
+    # Pinned to the caller's CPU alone, it stays there and computes the same.
+    assert out["same_pinned"] and out["moved_pinned"] == 0 and out["pinned"] == [[out["cpus"][0]]]

@@ -212,6 +212,23 @@ def start_builds(calls, first, seconds):
     return started
 
 
+def settle(packages):
+    """Wait until no thread of either build is about to put its own affinity back.
+
+    A worker of the compiled kernel's team that wakes on the caller's CPU
+    leaves it for the job and takes its affinity back afterwards, possibly
+    just after the call returned (``paralleldot._native``, 2026-12-04).
+    Pinned in that moment, it would lose its pin for the whole batch: in a
+    CI run the injected 1.3x read 1.98x [1.30, 3.04] on ``auto`` 1e6 w2
+    float64. Builds without it (older commits) need no wait.
+    """
+    for package in packages:
+        native = getattr(getattr(package, "_kernels", None), "_native", None)
+        wait = getattr(native, "settle", None)
+        if wait is not None:
+            wait()
+
+
 def pin_threads(started):
     """Pin the calling thread to the first core and each build's threads the same way.
 
@@ -301,6 +318,7 @@ def measure_row(packages, make_calls, factor, confidence, batch, min_batches, ma
             # 1.25x [1.15, 1.42] over 21 batches, base always first).
             started = start_builds(calls, len(batches) % 2, WARM_SECONDS / 4)
             if pin:
+                settle(packages)
                 pin_threads(started)
             pin_workers(packages)
             logs = []

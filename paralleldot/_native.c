@@ -342,14 +342,32 @@ take_chunks(void)
  * about 100 ms after a threaded numpy.dot: the worker wakes there, not on
  * the caller's CPU.) */
 static atomic_long moves; /* jobs a worker took off the caller's CPU (moves()) */
+/* Workers between deciding whether to move and having their affinity back.
+ * The caller does not wait for them (a late worker never makes it wait);
+ * settle() does: once it has returned, and until the next call, no worker
+ * changes its affinity, so an affinity set then (the gate pins a build's
+ * threads after warming it) is not overwritten by one put back late. */
+static atomic_int moving;
+
+/* Chunks of the current job not taken yet? */
+static int
+chunks_left(void)
+{
+    uint64_t t = atomic_load(&team.ticket);
+    return (unsigned)(t & 0xffff) < (unsigned)((t >> 16) & 0xffff);
+}
 
 static void
 take_chunks_off_caller(void)
 {
 #if defined(__linux__) && defined(CPU_ISSET)
+    /* Announced before looking at the job (sequentially consistent, as
+     * settle() reads it): a worker that settle() did not see finds every
+     * chunk taken and leaves its affinity alone. */
+    atomic_fetch_add(&moving, 1);
     int caller = atomic_load_explicit(&team.caller_cpu, memory_order_relaxed);
     cpu_set_t saved, other;
-    if (caller >= 0 && caller < CPU_SETSIZE && sched_getcpu() == caller
+    if (chunks_left() && caller >= 0 && caller < CPU_SETSIZE && sched_getcpu() == caller
         && sched_getaffinity(0, sizeof saved, &saved) == 0 && CPU_ISSET(caller, &saved)
         && CPU_COUNT(&saved) > 1) {
         other = saved;
@@ -358,9 +376,11 @@ take_chunks_off_caller(void)
             atomic_fetch_add_explicit(&moves, 1, memory_order_relaxed);
             take_chunks();
             sched_setaffinity(0, sizeof saved, &saved);
+            atomic_fetch_sub(&moving, 1);
             return;
         }
     }
+    atomic_fetch_sub(&moving, 1);
 #endif
     take_chunks();
 }
@@ -459,6 +479,7 @@ after_fork_child(void)
     /* The workers did not survive the fork: start over. */
     team_size = 0;
     atomic_store(&leaving, 0);
+    atomic_store(&moving, 0);
     pthread_mutex_init(&wake_lock, NULL);
     pthread_cond_init(&wake, NULL);
     pthread_mutex_init(&call_lock, NULL);
@@ -721,6 +742,15 @@ native_moves(PyObject *self, PyObject *unused)
 }
 
 static PyObject *
+native_settle(PyObject *self, PyObject *unused)
+{
+    Py_BEGIN_ALLOW_THREADS
+    while (atomic_load(&moving) > 0) sched_yield();
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+static PyObject *
 native_stop(PyObject *self, PyObject *unused)
 {
     Py_BEGIN_ALLOW_THREADS
@@ -751,6 +781,9 @@ static PyMethodDef methods[] = {
     {"team_size", native_team_size, METH_NOARGS, "Workers started in this process."},
     {"moves", native_moves, METH_NOARGS,
      "moves()\n--\n\nJobs a worker took off the caller's CPU, having woken on it (Linux)."},
+    {"settle", native_settle, METH_NOARGS,
+     "settle()\n--\n\nWait until every worker that left the caller's CPU has its affinity "
+     "back: until the next call, no worker changes its affinity (set yours then)."},
     {"stop", native_stop, METH_NOARGS,
      "stop()\n--\n\nStop the team's workers; the next parallel call starts new ones."},
     {"isa", native_isa, METH_NOARGS, "The instruction set the loops run with."},

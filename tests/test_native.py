@@ -261,7 +261,7 @@ def test_the_package_without_the_compiled_kernel():
 
 
 _OFF_CALLER = r"""
-import json, os, subprocess, sys, time
+import json, os, subprocess, sys, threading, time
 import numpy as np
 from paralleldot import _kernels
 native = _kernels._native
@@ -280,7 +280,7 @@ hog = subprocess.Popen([sys.executable, "-c",
                         f"os.sched_setaffinity(0, {{{other_cpu}}})\nwhile True: pass"])
 
 
-def call_after_sleeping_on_the_callers_cpu():
+def sleep_on_the_callers_cpu():
     # The worker falls asleep on the caller's CPU (pinned there), then may
     # run anywhere again; woken with no CPU idle, it wakes where it slept.
     for w in workers:
@@ -288,6 +288,10 @@ def call_after_sleeping_on_the_callers_cpu():
     time.sleep(0.002)
     for w in workers:
         os.sched_setaffinity(w, cpus)
+
+
+def call_after_sleeping_on_the_callers_cpu():
+    sleep_on_the_callers_cpu()
     result = native.dot(a, b, 2)
     # The worker takes its affinity back just after its last chunk: wait for it.
     deadline = time.monotonic() + 1
@@ -307,14 +311,28 @@ try:
             break
         same = same and result.tobytes() == first.tobytes()
     moved = native.moves()
+    # Pinned between calls once settle() has returned (as the gate pins a
+    # build's threads after warming it), a worker keeps the pin: none puts
+    # back an affinity of its own after that.
+    kept = []
+    for _ in range(20):
+        sleep_on_the_callers_cpu()
+        native.dot(a, b, 2)  # a job that moves, half the time
+        native.settle()
+        for w in workers:
+            os.sched_setaffinity(w, {other_cpu})
+        time.sleep(0.02)  # a worker that would put its affinity back has done it
+        kept.append([sorted(os.sched_getaffinity(w)) for w in workers] == [[other_cpu]])
     # A worker pinned to the caller's CPU alone is left there.
+    before_pinned = native.moves()
     for w in workers:
         os.sched_setaffinity(w, {caller_cpu})
     same_pinned = all(native.dot(a, b, 2).tobytes() == first.tobytes() for _ in range(100))
     pinned = [sorted(os.sched_getaffinity(w)) for w in workers]
     print(json.dumps({"cpus": cpus, "workers": len(workers), "same": same, "moved": moved,
+                      "kept": kept,
                       "masks": masks, "same_pinned": same_pinned,
-                      "moved_pinned": native.moves() - moved, "pinned": pinned,
+                      "moved_pinned": native.moves() - before_pinned, "pinned": pinned,
                       "close": bool(np.isclose(first, np.dot(a, b), rtol=1e-12))}))
 finally:
     hog.kill()
@@ -334,5 +352,7 @@ def test_a_worker_woken_on_the_callers_cpu_runs_the_job_off_it():
     assert out["moved"] >= 1
     # ... for the job only: after each call its affinity is the one it had.
     assert out["masks"] == [[out["cpus"]]] * 50
+    # Pinned between calls after settle(): the pin stays.
+    assert out["kept"] == [True] * 20
     # Pinned to the caller's CPU alone, it stays there and computes the same.
     assert out["same_pinned"] and out["moved_pinned"] == 0 and out["pinned"] == [[out["cpus"][0]]]

@@ -347,7 +347,9 @@ static atomic_long moves; /* jobs a worker took off the caller's CPU (moves()) *
  * settle() does: once it has returned, and until the next call, no worker
  * changes its affinity, so an affinity set then (the gate pins a build's
  * threads after warming it) is not overwritten by one put back late. */
-static atomic_int moving;
+static struct {
+    _Alignas(LINE) atomic_int count; /* alone on its LINE bytes: every worker writes it every job */
+} moving;
 
 /* Chunks of the current job not taken yet? */
 static int
@@ -364,7 +366,7 @@ take_chunks_off_caller(void)
     /* Announced before looking at the job (sequentially consistent, as
      * settle() reads it): a worker that settle() did not see finds every
      * chunk taken and leaves its affinity alone. */
-    atomic_fetch_add(&moving, 1);
+    atomic_fetch_add(&moving.count, 1);
     int caller = atomic_load_explicit(&team.caller_cpu, memory_order_relaxed);
     cpu_set_t saved, other;
     if (chunks_left() && caller >= 0 && caller < CPU_SETSIZE && sched_getcpu() == caller
@@ -376,11 +378,11 @@ take_chunks_off_caller(void)
             atomic_fetch_add_explicit(&moves, 1, memory_order_relaxed);
             take_chunks();
             sched_setaffinity(0, sizeof saved, &saved);
-            atomic_fetch_sub(&moving, 1);
+            atomic_fetch_sub(&moving.count, 1);
             return;
         }
     }
-    atomic_fetch_sub(&moving, 1);
+    atomic_fetch_sub(&moving.count, 1);
 #endif
     take_chunks();
 }
@@ -479,7 +481,7 @@ after_fork_child(void)
     /* The workers did not survive the fork: start over. */
     team_size = 0;
     atomic_store(&leaving, 0);
-    atomic_store(&moving, 0);
+    atomic_store(&moving.count, 0);
     pthread_mutex_init(&wake_lock, NULL);
     pthread_cond_init(&wake, NULL);
     pthread_mutex_init(&call_lock, NULL);
@@ -745,7 +747,7 @@ static PyObject *
 native_settle(PyObject *self, PyObject *unused)
 {
     Py_BEGIN_ALLOW_THREADS
-    while (atomic_load(&moving) > 0) sched_yield();
+    while (atomic_load(&moving.count) > 0) sched_yield();
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
 }

@@ -302,14 +302,18 @@ now_ns(void)
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+/* The ticket's next chunk and its job's chunk count. */
+static inline unsigned ticket_next(uint64_t t) { return (unsigned)(t & 0xffff); }
+static inline unsigned ticket_chunks(uint64_t t) { return (unsigned)((t >> 16) & 0xffff); }
+
 /* Take and compute chunks of the current job until none is left. */
 static void
 take_chunks(void)
 {
     uint64_t t = atomic_load_explicit(&team.ticket, memory_order_acquire);
     for (;;) {
-        unsigned next = (unsigned)(t & 0xffff), chunks = (unsigned)((t >> 16) & 0xffff);
-        if (next >= chunks) return;
+        unsigned next = ticket_next(t);
+        if (next >= ticket_chunks(t)) return;
         if (!atomic_compare_exchange_weak_explicit(&team.ticket, &t, t + 1, memory_order_acq_rel,
                                                    memory_order_acquire))
             continue; /* t was reloaded */
@@ -341,6 +345,12 @@ take_chunks(void)
  * against a thread that spins on the other CPU, as OpenBLAS's does for
  * about 100 ms after a threaded numpy.dot: the worker wakes there, not on
  * the caller's CPU.) */
+/* Workers can leave the caller's CPU where the affinity calls exist. */
+#if defined(__linux__) && defined(CPU_ISSET)
+#define OFF_CALLER 1
+#else
+#define OFF_CALLER 0
+#endif
 static atomic_long moves; /* jobs a worker took off the caller's CPU (moves()) */
 /* Workers between deciding whether to move and having their affinity back.
  * The caller does not wait for them (a late worker never makes it wait);
@@ -356,13 +366,13 @@ static int
 chunks_left(void)
 {
     uint64_t t = atomic_load(&team.ticket);
-    return (unsigned)(t & 0xffff) < (unsigned)((t >> 16) & 0xffff);
+    return ticket_next(t) < ticket_chunks(t);
 }
 
 static void
 take_chunks_off_caller(void)
 {
-#if defined(__linux__) && defined(CPU_ISSET)
+#if OFF_CALLER
     /* Announced before looking at the job (sequentially consistent, as
      * settle() reads it): a worker that settle() did not see finds every
      * chunk taken and leaves its affinity alone. */
@@ -519,7 +529,7 @@ run(const kind_t *kind, const char *x, const char *y, npy_intp n, npy_intp items
     team.job.chunk = chunk;
     team.job.itemsize = itemsize;
     atomic_store_explicit(&team.done, 0, memory_order_relaxed);
-#if defined(__linux__) && defined(CPU_ISSET)
+#if OFF_CALLER
     atomic_store_explicit(&team.caller_cpu, sched_getcpu(), memory_order_relaxed);
 #endif
     uint64_t number = (atomic_load_explicit(&team.ticket, memory_order_relaxed) >> 32) + 1;

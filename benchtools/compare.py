@@ -5,7 +5,8 @@ Usage::
     python -m benchtools compare [--sizes 1e3 1e4 1e5 1e6 1e7 1e8] [--workers 2]
                                  [--dtypes float64 float32 int64 int32 complex128]
                                  [--extras] [--peers [PEER ...]] [--seed 0]
-                                 [--processes 1]
+                                 [--processes 1] [--max-processes P]
+                                 [--confidence 0.95]
 
 For each dtype and N, in a shuffled order (``auto`` must not depend on the
 order in which a process meets dtypes and sizes), it times, interleaved (so
@@ -55,6 +56,21 @@ cores, where the vectors' memory falls and what the machine's memory
 bandwidth is move from one process to the next, and a goal met in one
 process may be missed in the next.
 
+With ``--processes P`` (P > 1) it also judges the goals that are stated as
+ratios, cell by cell, over the processes (:func:`verdict`): auto's time over
+the fastest other way at N >= 1e6 (at most 1/0.95 with ``--peers``), and
+auto's bytes per second over float64 numpy.dot's at 1e7 (at least 0.9).
+Each process gives one value; their signed-rank confidence interval
+(``--confidence``, the gate's statistics, ``benchtools._stats``) decides:
+entirely on the goal's side, **met**; entirely on the other, **missed**;
+astride the limit, **undecided**, which counts as missed. Where two ways
+run equally fast (auto running ``numpy.dot`` itself against
+``numpy.inner``; a memory-bound loop against another), one process reads
+1.06 or 0.94 by chance and only the interval over processes says whether
+the goal holds. ``--max-processes M`` measures again, one process at a
+time and only at the sizes of undecided cells (every dtype, the order
+shuffled as before), until every cell is decided or M processes ran.
+
 Absolute times move from run to run on shared machines; ratios taken in one
 run hold.
 """
@@ -63,6 +79,7 @@ import argparse
 import concurrent.futures as cf
 import importlib
 import json
+import math
 import os
 import platform
 import random
@@ -86,11 +103,21 @@ from benchmarks.common import (
     vectors,
 )
 
-from . import _fmt
+from . import _fmt, _stats
 from ._git import ROOT
 
-#: Interleaved samples per column: fewer for the largest vectors.
-SAMPLES, SAMPLES_LARGE = 15, 7
+#: Interleaved samples per column: fewer for the largest vectors. The ratio
+#: to the fastest other way reads the best of the odd samples: with 15
+#: samples (7 read) it scattered 0.95 to 1.20 between processes for
+#: float64 at 1e6 where auto runs numpy.dot itself, with 31 0.97 to 1.04
+#: (8 processes each, 2026-12-04).
+SAMPLES, SAMPLES_LARGE = 31, 7
+
+#: The goals judged over processes: (name, smallest N, limit, "at most" or
+#: "at least"). auto's time over the fastest other way's (0.95 of its
+#: speed), and auto's bytes per second over float64 numpy.dot's.
+PEER_GOAL = ("auto / fastest other way", 10**6, 1 / 0.95, "at most")
+BANDWIDTH_GOAL = ("auto's bytes/s / float64 numpy.dot's", 10**7, 0.9, "at least")
 
 
 #: The column of float64 numpy.dot in the other dtypes' rows (bytes/s goal).
@@ -191,6 +218,34 @@ def held_out_ratio(samples, candidate, others, summary=min):
     return summary(samples[candidate][1::2]) / summary(samples[winner][1::2]), winner
 
 
+def bandwidth_ratio(row, dtype, summary=min):
+    """auto's bytes per second over float64 numpy.dot's, from one row ``{column: samples}``."""
+    reference = row.get(F64_REFERENCE, row[NUMPY_DOT])
+    return np.dtype(dtype).itemsize / 8 * summary(reference) / summary(row["auto"])
+
+
+def verdict(values, limit, side="at most", confidence=0.95):
+    """``(word, low, estimate, high)``: whether ``values`` (one per process) meet ``limit``.
+
+    The interval is the signed-rank confidence interval of the logs of the
+    values, with the Hodges-Lehmann estimate (the gate's statistics: no
+    normality assumed, robust to one process gone astray), mapped back to
+    ratios. ``word`` is ``"met"`` when the whole interval is on the goal's
+    side of ``limit`` (``side``: ``"at most"`` or ``"at least"``),
+    ``"missed"`` when it is wholly on the other side, and ``"undecided"``
+    otherwise, which includes too few values for ``confidence``.
+    """
+    if side not in ("at most", "at least"):
+        raise ValueError(f"side must be 'at most' or 'at least', got {side!r}")
+    if not values or min(values) <= 0:
+        raise ValueError(f"verdict needs positive values, got {list(values)}")
+    low, estimate, high = (math.exp(x) for x in
+                           _stats.signed_rank_interval([math.log(v) for v in values], confidence))
+    good, bad = (high <= limit, low > limit) if side == "at most" else (low >= limit, high < limit)
+    word = "met" if good else "missed" if bad else "undecided"
+    return word, low, estimate, high
+
+
 def report(results, sizes, dtypes, k, summary=min):
     """Print the tables; a column's time is ``summary`` of its samples."""
     best = {key: {c: summary(s) for c, s in cols.items()} for key, cols in results.items()}
@@ -231,15 +286,11 @@ def report(results, sizes, dtypes, k, summary=min):
             [dtype, *(f"{best[(dtype, n)]['auto'] / best[(dtype, n)][NUMPY_DOT]:.2f}" for n in sizes)]
             for dtype in dtypes]))
 
-    def bandwidth_ratio(dtype, n):
-        row = best[(dtype, n)]
-        rate = 2 * n * np.dtype(dtype).itemsize / row["auto"]
-        return rate / (2 * n * 8 / row.get(F64_REFERENCE, row[NUMPY_DOT]))
-
     print("auto's bytes per second / float64 numpy.dot's, same N, sampled in turn in the same "
           "row -- goal 2: 0.9 or more at 1e7\n")
     print(_fmt.markdown(by_size, [
-        [dtype, *(f"{bandwidth_ratio(dtype, n):.2f}" for n in sizes)] for dtype in dtypes]))
+        [dtype, *(f"{bandwidth_ratio(results[(dtype, n)], dtype, summary):.2f}" for n in sizes)]
+        for dtype in dtypes]))
 
     if "float64" in dtypes:
         print("The lean split, float64 -- goal 3\n")
@@ -254,17 +305,63 @@ def report(results, sizes, dtypes, k, summary=min):
             print(line)
 
 
-def report_processes(per_process, sizes, dtypes):
-    """Print auto over the fastest peer (or numpy.dot and threads) in each process."""
+def _peer_columns(per_process):
     columns = set().union(*(cols for result, _ in per_process for cols in result.values()))
-    peer_names = [c for c in PEERS if c in columns] + ["threads"]
+    return [NUMPY_DOT, *(c for c in PEERS if c in columns), "threads"]
+
+
+def _goal_values(per_process, goal, dtype, n):
+    """One value of ``goal`` per process that measured ``(dtype, n)``."""
+    others = _peer_columns(per_process)
+    rows = [result[(dtype, n)] for result, _ in per_process if (dtype, n) in result]
+    if goal is PEER_GOAL:
+        return [held_out_ratio(row, "auto", others)[0] for row in rows]
+    return [bandwidth_ratio(row, dtype) for row in rows]
+
+
+def judge(per_process, sizes, dtypes, confidence=0.95):
+    """``{(goal, dtype, n): (word, low, estimate, high, processes)}`` for every cell of a goal."""
+    out = {}
+    for goal in (PEER_GOAL, BANDWIDTH_GOAL):
+        _, smallest, limit, side = goal
+        for dtype in dtypes:
+            for n in sizes:
+                values = _goal_values(per_process, goal, dtype, n) if n >= smallest else []
+                if values:
+                    out[(goal, dtype, n)] = (*verdict(values, limit, side, confidence), len(values))
+    return out
+
+
+def _what_would_decide(low, estimate, high, limit, count):
+    """The processes that would narrow an undecided interval off ``limit``, at the same spread."""
+    if low <= 0 or not math.isfinite(high):
+        return "more processes (too few for an interval)"
+    distance = abs(math.log(limit) - math.log(estimate))
+    half = (math.log(high) - math.log(low)) / 2
+    if distance < 1e-9:
+        return "nothing: the estimate is the limit itself"
+    return f"about {math.ceil(count * (half / distance) ** 2)} processes at this spread"
+
+
+def _verdict_cell(word, low, estimate, high, count):
+    return f"{estimate:.2f} [{low:.2f}, {high:.2f}] {word} ({count})"
+
+
+def report_processes(per_process, sizes, dtypes, confidence=0.95):
+    """Print auto over the fastest peer (or numpy.dot and threads) in each process, and the verdicts.
+
+    Returns the verdicts (:func:`judge`).
+    """
+    others = _peer_columns(per_process)
     rows = []
     for dtype in dtypes:
         cells = []
         for n in sizes:
             ratios = []
             for result, chosen in per_process:
-                ratio, peer = held_out_ratio(result[(dtype, n)], "auto", (NUMPY_DOT, *peer_names))
+                if (dtype, n) not in result:
+                    continue
+                ratio, peer = held_out_ratio(result[(dtype, n)], "auto", others)
                 ran = chosen[(dtype, n)] or "below the floor"
                 ratios.append((ratio, peer, ran))
             worst, worst_peer, choice = max(ratios)
@@ -272,10 +369,32 @@ def report_processes(per_process, sizes, dtypes):
                          f"{worst:.2f} ({worst_peer}; auto ran {choice})")
         rows.append([dtype, *cells])
     print(f"auto / fastest other way in each of {len(per_process)} processes (numpy.dot, threads"
-          f"{' and the peers' if len(peer_names) > 1 else ''}; the winner chosen on the even "
+          f"{' and the peers' if len(others) > 2 else ''}; the winner chosen on the even "
           "samples, the ratio read on the odd ones): median; worst (the winner there; what auto "
-          "ran there) -- goal: at most 1.05 at N >= 1e6\n")
+          "ran there)\n")
     print(_fmt.markdown(["dtype"] + [_fmt.size(n) for n in sizes], rows))
+
+    verdicts = judge(per_process, sizes, dtypes, confidence)
+    for goal in (PEER_GOAL, BANDWIDTH_GOAL):
+        name, smallest, limit, side = goal
+        goal_sizes = [n for n in sizes if n >= smallest]
+        if not goal_sizes:
+            continue
+        print(f"Goal: {name} {side} {limit:.3g} at N >= {_fmt.size(smallest)}: the Hodges-Lehmann "
+              f"estimate over the processes [its {confidence:.0%} signed-rank interval], "
+              "the verdict (processes)\n")
+        print(_fmt.markdown(["dtype"] + [_fmt.size(n) for n in goal_sizes], [
+            [dtype, *(_verdict_cell(*verdicts[(goal, dtype, n)]) for n in goal_sizes)]
+            for dtype in dtypes]))
+    words = [v[0] for v in verdicts.values()]
+    print(f"Goals over the processes, cells: {words.count('met')} met, {words.count('missed')} "
+          f"missed, {words.count('undecided')} undecided (an undecided cell counts as missed)")
+    for (goal, dtype, n), (word, low, estimate, high, count) in verdicts.items():
+        if word == "undecided":
+            print(f"- undecided: {goal[0]}, {dtype} N={_fmt.size(n)}: {estimate:.3f} "
+                  f"[{low:.3f}, {high:.3f}] after {count} processes; would decide it: "
+                  f"{_what_would_decide(low, estimate, high, goal[2], count)}")
+    return verdicts
 
 
 def _child_argv(args, sizes, seed, path):
@@ -290,18 +409,34 @@ def _child_argv(args, sizes, seed, path):
 
 
 def measure_in_processes(args, sizes):
-    """What :func:`measure` returns, once per fresh process (``args.processes`` of them)."""
+    """What :func:`measure` returns, once per fresh process.
+
+    ``args.processes`` processes measure every size; then, up to
+    ``args.max_processes`` in all, one more process at a time measures the
+    sizes at which a goal's cell is still undecided (:func:`judge`), every
+    dtype, until none is.
+    """
     per_process = []
     with tempfile.TemporaryDirectory(prefix="compare-") as tmp:
-        for i in range(args.processes):
+        i, todo = 0, sizes
+        while todo and i < max(args.processes, args.max_processes or 0):
             path = os.path.join(tmp, f"{i}.json")
-            subprocess.run(_child_argv(args, sizes, args.seed + i, path), check=True,
+            subprocess.run(_child_argv(args, todo, args.seed + i, path), check=True,
                            stdout=subprocess.DEVNULL, cwd=ROOT)
             with open(path) as f:
                 saved = json.load(f)
             per_process.append(({(d, int(n)): cols for d, n, cols, _ in saved},
                                 {(d, int(n)): choice for d, n, _, choice in saved}))
-            print(f"  process {i + 1} of {args.processes} done", file=sys.stderr, flush=True)
+            i += 1
+            if i >= args.processes:
+                verdicts = judge(per_process, sizes, args.dtypes, args.confidence)
+                todo = sorted({n for (_, _, n), v in verdicts.items() if v[0] == "undecided"})
+            of = (f"{args.processes}" if i <= args.processes
+                  else f"at most {args.max_processes}")
+            undecided = (f"; a goal undecided at N = {', '.join(map(_fmt.size, todo))}"
+                         if i >= args.processes and todo else "")
+            print(f"  process {i} of {of} done{undecided}",
+                  file=sys.stderr, flush=True)
     return per_process
 
 
@@ -317,7 +452,14 @@ def build_parser(parser):
     parser.add_argument("--seed", type=int, default=0, help="seed of the order of the points")
     parser.add_argument("--processes", type=int, default=1,
                         help="measure in this many fresh processes, one after the other, and "
-                             "print medians and the worst over them (default %(default)s)")
+                             "print medians and the worst over them, and judge the goals "
+                             "(default %(default)s)")
+    parser.add_argument("--max-processes", type=int, default=None, metavar="M",
+                        help="then measure again, one process at a time at the sizes where a "
+                             "goal is undecided, up to M processes in all (default: --processes)")
+    parser.add_argument("--confidence", type=float, default=0.95,
+                        help="confidence of the intervals that judge the goals "
+                             "(default %(default)s)")
     parser.add_argument("--json", metavar="FILE", help=argparse.SUPPRESS)
 
 
@@ -331,15 +473,21 @@ def main(args):
     print(f"# compiled kernel: {native.isa() if native is not None else 'none'}")
     if args.processes < 1:
         raise SystemExit(f"compare: --processes must be 1 or more, got {args.processes}")
+    if args.max_processes is not None and args.max_processes < args.processes:
+        raise SystemExit(f"compare: --max-processes must be at least --processes "
+                         f"({args.processes}), got {args.max_processes}")
+    if not 0 < args.confidence < 1:
+        raise SystemExit(f"compare: --confidence must be between 0 and 1, got {args.confidence}")
     if args.processes > 1:
         per_process = measure_in_processes(args, sizes)
         results = [result for result, _ in per_process]
-        # each column's best in each process: report() prints their median
-        bests = {key: {c: [min(result[key][c]) for result in results if c in result[key]]
+        # each column's best in each process that measured the point: report() prints their median
+        bests = {key: {c: [min(result[key][c]) for result in results if key in result]
                        for c in results[0][key]} for key in results[0]}
-        print(f"# every time below: the median over {args.processes} processes of its best")
+        counts = sorted({len(next(iter(cols.values()))) for cols in bests.values()})
+        print(f"# every time below: the median over {'/'.join(map(str, counts))} processes of its best")
         report(bests, sizes, args.dtypes, args.workers, summary=statistics.median)
-        report_processes(per_process, sizes, args.dtypes)
+        report_processes(per_process, sizes, args.dtypes, args.confidence)
     else:
         peers = () if args.peers is None else (args.peers or PEERS)
         results, chosen = measure(sizes, args.dtypes, args.workers, args.extras, args.seed, peers)

@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from benchtools._git import ROOT
-from benchtools.compare import held_out_ratio
+from benchtools.compare import BANDWIDTH_GOAL, PEER_GOAL, held_out_ratio, judge, verdict
 
 
 def _compare(*args):
@@ -81,6 +81,82 @@ def test_processes_below_one_is_refused():
     proc = _compare("--processes", "0")
     assert proc.returncode != 0
     assert "--processes must be 1 or more, got 0" in proc.stderr
+    proc = _compare("--processes", "3", "--max-processes", "2")
+    assert proc.returncode != 0
+    assert "--max-processes must be at least --processes (3), got 2" in proc.stderr
+
+
+def test_undecided_goals_are_measured_again_at_their_sizes_only():
+    # 95% signed-rank intervals need 6 values: after 2 and 3 processes every
+    # goal cell (N = 1e6 here) is undecided, so processes 3 and 4 run, and
+    # measure 1e6 alone (every dtype), not 1e3, which holds no goal cell
+    proc = _compare("--sizes", "1e3", "1e6", "--processes", "2", "--max-processes", "4",
+                    "--peers", "numpy.vdot")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("measured float64 N=1e+03") == 2, proc.stderr
+    assert proc.stderr.count("measured int32 N=1e+06") == 4, proc.stderr
+    assert "process 4 of at most 4 done; a goal undecided at N = 1e6" in proc.stderr
+    assert "the median over 2/4 processes of its best" in proc.stdout
+    goal = proc.stdout.split("Goal: auto / fastest other way at most 1.05")[1]
+    cells = re.findall(r"\| (\d+\.\d\d) \[(\d+\.\d\d), (inf)\] undecided \((\d)\) \|", goal)
+    assert [c[3] for c in cells] == ["4", "4"], goal  # float64 and int32 at 1e6
+    assert "cells: 0 met, 0 missed, 2 undecided" in proc.stdout
+    assert proc.stdout.count("more processes (too few for an interval)") == 2, proc.stdout
+
+
+def test_a_verdict_needs_the_whole_interval_on_one_side():
+    rng = random.Random(2)
+
+    def draws(centre, sigma, count=9):
+        return [centre * rng.lognormvariate(0, sigma) for _ in range(count)]
+
+    limit = PEER_GOAL[2]
+    assert limit == pytest.approx(1 / 0.95)
+    word, low, estimate, high = verdict(draws(1.0, 0.01), limit)
+    assert (word, high < limit) == ("met", True) and low < estimate < high
+    assert verdict(draws(1.3, 0.01), limit)[0] == "missed"
+    astride = [limit * x for x in (0.90, 0.95, 0.97, 0.99, 1.0, 1.01, 1.03, 1.05, 1.10)]
+    assert verdict(astride, limit)[0] == "undecided"
+    # two ways equally fast, one process astray: still met, where the worst
+    # process alone (the old reading) would say 1.31
+    astray = [1.00, 0.99, 1.01, 1.02, 0.98, 1.00, 1.31, 1.01, 0.99, 1.00, 1.01, 0.99]
+    assert verdict(astray, limit)[0] == "met"
+    # too few processes for a 95% interval: undecided, not met
+    assert verdict([1.0, 1.0, 1.0], limit)[1:] == (0.0, 1.0, float("inf"))
+    assert verdict([1.0, 1.0, 1.0], limit)[0] == "undecided"
+    # "at least": bytes per second
+    assert verdict(draws(1.0, 0.02), 0.9, "at least")[0] == "met"
+    assert verdict(draws(0.7, 0.02), 0.9, "at least")[0] == "missed"
+    with pytest.raises(ValueError, match="side must be 'at most' or 'at least', got 'below'"):
+        verdict([1.0], 0.9, "below")
+    with pytest.raises(ValueError, match="positive values"):
+        verdict([1.0, 0.0], 0.9)
+
+
+def test_judge_reads_one_value_per_process_that_measured_the_cell():
+    rng = random.Random(3)
+
+    def process(auto_scale, sizes):
+        result = {}
+        for n in sizes:
+            row = _draws(rng, ["auto", "numpy.dot", "threads", "numpy.dot float64"], sigma=0.01,
+                         scale={"auto": 100.0 * auto_scale, "threads": 300.0,
+                                "numpy.dot float64": 200.0})
+            result[("int32", n)] = row
+        return result, {("int32", n): "native" for n in sizes}
+
+    # 10 processes at 1e6, 4 of them also at 1e7
+    per_process = [process(0.5, [10**6, 10**7] if i < 4 else [10**6]) for i in range(10)]
+    verdicts = judge(per_process, [10**5, 10**6, 10**7], ["int32"])
+    # no goal below 1e6; the bytes/s goal only from 1e7
+    assert set(verdicts) == {(PEER_GOAL, "int32", 10**6), (PEER_GOAL, "int32", 10**7),
+                             (BANDWIDTH_GOAL, "int32", 10**7)}
+    word, low, estimate, high, count = verdicts[(PEER_GOAL, "int32", 10**6)]
+    assert (word, count) == ("met", 10) and 0.45 < estimate < 0.55
+    assert verdicts[(PEER_GOAL, "int32", 10**7)][0::4] == ("undecided", 4)
+    # an int32 element is half a float64's bytes: auto at 50 us against float64 numpy.dot
+    # at 200 us reads 4 / 8 x 200 / 50 = 2 times its bytes per second
+    assert verdicts[(BANDWIDTH_GOAL, "int32", 10**7)][2] == pytest.approx(2.0, rel=0.05)
 
 
 def _draws(rng, columns, scale=None, samples=15, sigma=0.15):

@@ -69,11 +69,11 @@ a number of calls chosen so that measuring costs at most :data:`OVERHEAD`
 of the time spent in the class's calls (measurement time / (OVERHEAD x the
 winner's time)), times a spacing. A new choice starts with a spacing of
 :data:`FIRST_SPACING`, so that a first measurement disturbed by another
-job is checked again soon (after a few dozen calls of a large class); each
-time a measurement confirms the choice, the spacing doubles, up to
-:data:`MAX_SPACING`; a choice that changes starts over. A machine
-whose load changes, or a first measurement disturbed by another job, is
-therefore corrected after a bounded number of calls, at a cost that falls
+job is checked again soon (after some hundreds of calls, a second or two of
+a large class); each time a measurement confirms the choice, the spacing
+doubles, up to :data:`MAX_SPACING`; a choice that changes starts over. A
+machine whose load changes, or a first measurement disturbed by another
+job, is therefore corrected after a bounded number of calls, at a cost that falls
 to nothing when the answer is stable. :func:`forget` drops every choice.
 
 Below :data:`FLOOR_BYTES` nothing is measured: the compiled loop computes
@@ -103,7 +103,11 @@ MARGIN = 0.03
 #: Largest share of a class's time spent measuring it again.
 OVERHEAD = 0.01
 #: Spacing of the measurement that checks a new choice (see the module doc).
-FIRST_SPACING = 1 / 16
+#: At 1/16 the first checks cost 16, 8, 4 % of a class's time: over its
+#: first 600 calls ``auto`` running ``numpy.dot`` took 1.06 to 1.12 times
+#: ``numpy.dot``'s total (float64, N = 1e6, 2 cores, 2026-12-04), and 1.02
+#: at 1/4.
+FIRST_SPACING = 1 / 4
 #: Calls between measurements are at most this many times the interval of OVERHEAD.
 MAX_SPACING = 1 << 10
 

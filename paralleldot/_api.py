@@ -264,7 +264,7 @@ def _auto_dot(a, b, workers):
         candidates["inline"] = lambda: alternative(a, b)
     if workers > 1 and _kernels.has_native(a, b):
         candidates["native"] = lambda: _kernels.native_dot(a, b, workers)
-    if workers > 1:
+    elif workers > 1:  # the split only where the compiled team cannot run: it always loses to it
         slices = _split(a.shape[0], workers)
         candidates["threads"] = lambda: _combine(threads.partial_sums(a, b, slices, workers))
     redraw = _kernels._native.stop if "native" in candidates else None

@@ -39,12 +39,12 @@ def test_one_process_prints_a_time_for_every_column():
     proc = _compare("--peers", "numpy.einsum", "numpy.vdot")
     assert proc.returncode == 0, proc.stderr
     header = next(line for line in proc.stdout.splitlines() if line.startswith("| dtype | N |"))
-    # the raw hand-off is measured for float64 at 1e5 only
-    # and float64 numpy.dot in the other dtypes' rows, for the bytes/s goal (the points are
-    # shuffled: the column order follows the first row measured)
+    # the raw hand-off is measured for float64 at 1e5 only (the points are shuffled: the
+    # column order follows the first row measured); float64 numpy.dot in the other dtypes'
+    # rows only from 1e7 on, where the bytes/s goal is
     columns = [c.strip() for c in header.strip("|").split("|")][2:]
     assert sorted(columns) == sorted(["numpy.dot", "threads", "auto", "numpy.einsum", "numpy.vdot",
-                                      "raw hand-off", "numpy.dot float64"])
+                                      "raw hand-off"])
     for dtype in ("float64", "int32"):
         rows = _rows(proc.stdout, dtype)
         assert set(rows) == {"1e3", "1e5"}, proc.stdout
@@ -53,9 +53,23 @@ def test_one_process_prints_a_time_for_every_column():
             for c in ("numpy.dot", "threads", "auto", "numpy.einsum", "numpy.vdot"):
                 assert float(cells[c]) > 0, cells
             assert (cells["raw hand-off"] != "") == ((dtype, n) == ("float64", "1e5")), cells
-            assert (cells["numpy.dot float64"] != "") == (dtype != "float64"), cells
     assert "auto / fastest peer" in proc.stdout
-    assert "sampled in turn in the same row" in proc.stdout
+    assert "bytes per second" not in proc.stdout  # no size of the bytes/s goal
+
+
+def test_the_bytes_per_second_reference_is_measured_from_1e7_on():
+    proc = subprocess.run([sys.executable, "-m", "benchtools", "compare", "--sizes", "1e5", "1e7",
+                           "--dtypes", "int32", "--workers", "2"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    header = next(line for line in proc.stdout.splitlines() if line.startswith("| dtype | N |"))
+    columns = [c.strip() for c in header.strip("|").split("|")][2:]
+    rows = {n: dict(zip(columns, row)) for n, row in _rows(proc.stdout, "int32").items()}
+    assert rows["1e5"].get("numpy.dot float64", "") == "", rows
+    assert float(rows["1e7"]["numpy.dot float64"]) > 0, rows
+    table = proc.stdout.split("sampled in turn in the same row")[1].split("\n\n")[1]
+    assert table.splitlines()[0] == "| dtype | 1e7 |", table
+    assert re.fullmatch(r"\| int32 \| \d+\.\d\d \|", table.splitlines()[2]), table
 
 
 def test_several_processes_give_the_median_and_the_worst_of_each():

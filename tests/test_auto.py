@@ -199,13 +199,14 @@ def test_best_time_of_the_rounds_decides(monkeypatch):
     assert _auto.choices() == {"k": "threads"}
 
 
-@pytest.mark.parametrize("costs, redraws, choice", [
-    ([2.0, 0.7], 1, "native"),  # a bad draw, then a good one
-    ([2.0, 1.5], 1, "inline"),  # still slow after its redraw (the other core taken): drawn once
-    ([0.7], 0, "native"),       # faster than inline: its team is kept
+@pytest.mark.parametrize("costs, redraws, choice, suspect", [
+    ([2.0, 0.7], 1, "native", False),  # a bad draw, then a good one
+    ([2.0, 1.5], 1, "inline", True),   # still slow after its redraw (the other core taken):
+                                       # drawn once, and the choice checked again soon
+    ([0.7], 0, "native", False),       # faster than inline: its team is kept
 ])
 def test_native_slower_than_inline_is_drawn_anew_and_measured_again(monkeypatch, costs, redraws,
-                                                                     choice):
+                                                                     choice, suspect):
     """``native`` costs ``costs[k]`` after ``k`` redraws; inline costs 1, serial 5."""
     clock = FakeClock()
     monkeypatch.setattr(_auto.time, "perf_counter", clock)
@@ -218,6 +219,28 @@ def test_native_slower_than_inline_is_drawn_anew_and_measured_again(monkeypatch,
     _auto.decide("k", {"serial": clock.candidate(5.0), "inline": clock.candidate(1.0),
                        "native": native}, lambda: draws.append(1))
     assert len(draws) == redraws and _auto.choices() == {"k": choice}
+    spacing = _auto.SUSPECT_SPACING if suspect else _auto.FIRST_SPACING
+    assert _auto._states["k"][2] == spacing
+    # the next check comes after that share of the calls that keep measuring at OVERHEAD
+    spent = (5.0 + 1.0 + costs[0] + (5.0 + 1.0 + costs[-1] if redraws else 0)) * _auto.ROUNDS
+    winner = costs[-1] if choice == "native" else 1.0
+    steady = spent / (_auto.OVERHEAD * winner)  # calls between checks that cost OVERHEAD
+    assert _auto._states["k"][1] == int(steady * spacing)
+    if suspect:  # checked again at least 16 times sooner than a steady choice
+        assert _auto._states["k"][1] <= steady / 16
+
+
+def test_a_suspect_choice_that_holds_is_checked_less_and_less_often(monkeypatch):
+    """Where the team keeps losing (a core taken for good), the soon checks double away."""
+    clock = FakeClock()
+    monkeypatch.setattr(_auto.time, "perf_counter", clock)
+    candidates = {"serial": clock.candidate(5.0), "inline": clock.candidate(1.0),
+                  "native": clock.candidate(1.5)}
+    spacings = []
+    for _ in range(8):
+        _auto.decide("k", candidates, lambda: None)
+        spacings.append(_auto._states["k"][2])
+    assert spacings == [_auto.SUSPECT_SPACING * 2 ** i for i in range(8)]
 
 
 def test_after_a_redraw_every_candidate_is_measured_again_in_turns(monkeypatch):

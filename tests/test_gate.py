@@ -27,7 +27,8 @@ gate can detect": the whole ``gate`` profile (54 rows), identical code three
 times and the slowdowns 1.3 and 1.15, on an idle machine and with one core
 kept busy by another process (about 35 minutes). It runs only when
 ``PARALLELDOT_GATE_EXPERIMENT=1`` is set (``PARALLELDOT_GATE_EXPERIMENT_LOADS=idle``
-or ``busy`` runs one half) and writes every verdict and every pair
+or ``busy`` runs one half, ``PARALLELDOT_GATE_EXPERIMENT_RUNS=slower-1.15`` only
+the runs whose names start so) and writes every verdict and every pair
 (``gate --save``) to ``artifacts/gate-experiment-<loads>.json``.
 """
 
@@ -219,7 +220,12 @@ def test_measurement_quality(asv_clone):
     loads = os.environ.get("PARALLELDOT_GATE_EXPERIMENT_LOADS", "idle,busy").split(",")
     saved = ARTIFACTS / f"gate-experiment-{'-'.join(loads)}.json"
 
+    # PARALLELDOT_GATE_EXPERIMENT_RUNS=slower-1.15,identical: only the runs so named
+    only = [r for r in os.environ.get("PARALLELDOT_GATE_EXPERIMENT_RUNS", "").split(",") if r]
+
     def run(name, base, head):
+        if only and not any(name.startswith(r) for r in only):
+            return
         with Busy() if "busy" in name else _nothing():
             report[name] = _summary(*gate(clone, base, head))
         saved.write_text(json.dumps(report, indent=1))

@@ -316,23 +316,33 @@ def _peer_columns(per_process):
     return [NUMPY_DOT, *(c for c in PEERS if c in columns), "threads"]
 
 
-def _goal_values(per_process, goal, dtype, n):
+def _peer_ratios(per_process, dtype, n, others):
+    """``[(ratio, winner, what auto ran)]`` of each process that measured ``(dtype, n)``.
+
+    The ratio is auto's time over the fastest of ``others`` (:func:`held_out_ratio`).
+    """
+    return [(*held_out_ratio(result[(dtype, n)], "auto", others),
+             chosen[(dtype, n)] or "below the floor")
+            for result, chosen in per_process if (dtype, n) in result]
+
+
+def _goal_values(per_process, goal, dtype, n, others):
     """One value of ``goal`` per process that measured ``(dtype, n)``."""
-    others = _peer_columns(per_process)
-    rows = [result[(dtype, n)] for result, _ in per_process if (dtype, n) in result]
     if goal is PEER_GOAL:
-        return [held_out_ratio(row, "auto", others)[0] for row in rows]
-    return [bandwidth_ratio(row, dtype) for row in rows]
+        return [ratio for ratio, _, _ in _peer_ratios(per_process, dtype, n, others)]
+    return [bandwidth_ratio(result[(dtype, n)], dtype)
+            for result, _ in per_process if (dtype, n) in result]
 
 
 def judge(per_process, sizes, dtypes, confidence=0.95):
     """``{(goal, dtype, n): (word, low, estimate, high, processes)}`` for every cell of a goal."""
+    others = _peer_columns(per_process)
     out = {}
     for goal in (PEER_GOAL, BANDWIDTH_GOAL):
         _, smallest, limit, side = goal
         for dtype in dtypes:
             for n in sizes:
-                values = _goal_values(per_process, goal, dtype, n) if n >= smallest else []
+                values = _goal_values(per_process, goal, dtype, n, others) if n >= smallest else []
                 if values:
                     out[(goal, dtype, n)] = (*verdict(values, limit, side, confidence), len(values))
     return out
@@ -363,13 +373,7 @@ def report_processes(per_process, sizes, dtypes, confidence=0.95):
     for dtype in dtypes:
         cells = []
         for n in sizes:
-            ratios = []
-            for result, chosen in per_process:
-                if (dtype, n) not in result:
-                    continue
-                ratio, peer = held_out_ratio(result[(dtype, n)], "auto", others)
-                ran = chosen[(dtype, n)] or "below the floor"
-                ratios.append((ratio, peer, ran))
+            ratios = _peer_ratios(per_process, dtype, n, others)
             worst, worst_peer, choice = max(ratios)
             cells.append(f"{statistics.median(r for r, _, _ in ratios):.2f}; "
                          f"{worst:.2f} ({worst_peer}; auto ran {choice})")

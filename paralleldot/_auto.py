@@ -82,8 +82,8 @@ doubles, up to :data:`MAX_SPACING`; a choice that changes starts over. A
 choice made while ``native`` measured slower than ``inline`` even after its
 redraw starts at :data:`SUSPECT_SPACING` instead, checked again after a few
 dozen calls. A machine whose load changes, or a first measurement disturbed
-by another job, is therefore corrected after a bounded number of calls, at a cost that falls
-to nothing when the answer is stable. :func:`forget` drops every choice.
+by another job, is therefore corrected after a bounded number of calls, at
+a cost that falls to nothing when the answer is stable. :func:`forget` drops every choice.
 
 Below :data:`FLOOR_BYTES` nothing is measured: the compiled loop computes
 the call on the caller's thread where it applies (it beats ``numpy.dot``

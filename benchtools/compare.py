@@ -61,9 +61,10 @@ bandwidth is move from one process to the next, and a goal met in one
 process may be missed in the next.
 
 With ``--processes P`` (P > 1) it also judges the goals that are stated as
-ratios, cell by cell, over the processes (:func:`verdict`): auto's time over
-the fastest other way at N >= 1e6 (at most 1/0.95 with ``--peers``), and
-auto's bytes per second over float64 numpy.dot's at 1e7 (at least 0.9).
+ratios, cell by cell, over the processes (:func:`verdict`, :data:`GOALS`):
+auto's time over the fastest other way at N >= 1e6 (at most 1/0.95 with
+``--peers``), auto's bytes per second over float64 numpy.dot's at 1e7 (at
+least 0.9), and auto's time over numpy.dot's at 1e3 and 1e4 (at most 1.2).
 Each process gives one value; their signed-rank confidence interval
 (``--confidence``, the gate's statistics, ``benchtools._stats``) decides:
 entirely on the goal's side, **met**; entirely on the other, **missed**;
@@ -91,6 +92,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import typing
 
 import numpy as np
 
@@ -117,11 +119,33 @@ from ._git import ROOT
 #: (8 processes each, 2026-12-04).
 SAMPLES, SAMPLES_LARGE = 31, 7
 
-#: The goals judged over processes: (name, smallest N, limit, "at most" or
-#: "at least"). auto's time over the fastest other way's (0.95 of its
-#: speed), and auto's bytes per second over float64 numpy.dot's.
-PEER_GOAL = ("auto / fastest other way", 10**6, 1 / 0.95, "at most")
-BANDWIDTH_GOAL = ("auto's bytes/s / float64 numpy.dot's", 10**7, 0.9, "at least")
+
+
+class Goal(typing.NamedTuple):
+    """A goal judged over processes: one ratio per process, cell by cell (dtype x N)."""
+
+    name: str
+    smallest: int
+    limit: float
+    side: str  # "at most" or "at least"
+    largest: float = math.inf
+
+    def covers(self, n):
+        return self.smallest <= n <= self.largest
+
+    def where(self):
+        if self.largest == math.inf:
+            return f"at N >= {_fmt.size(self.smallest)}"
+        return f"at N = {_fmt.size(self.smallest)} to {_fmt.size(self.largest)}"
+
+
+#: auto's time over the fastest other way's (0.95 of its speed), auto's
+#: bytes per second over float64 numpy.dot's, and auto's time over
+#: numpy.dot's where no split can win (auto must stay cheap there).
+PEER_GOAL = Goal("auto / fastest other way", 10**6, 1 / 0.95, "at most")
+BANDWIDTH_GOAL = Goal("auto's bytes/s / float64 numpy.dot's", 10**7, 0.9, "at least")
+CHEAP_GOAL = Goal("auto / numpy.dot", 10**3, 1.2, "at most", 10**4)
+GOALS = (PEER_GOAL, BANDWIDTH_GOAL, CHEAP_GOAL)
 
 
 #: The column of float64 numpy.dot in the other dtypes' rows (bytes/s goal).
@@ -130,7 +154,7 @@ F64_REFERENCE = "numpy.dot float64"
 
 def _columns(a, b, n, dtype, k, extras, pool, peers=()):
     funcs = {impl: dot_function(impl, a, b, k) for impl in (NUMPY_DOT, "threads", "auto")}
-    if dtype != "float64" and n >= BANDWIDTH_GOAL[1]:
+    if dtype != "float64" and n >= BANDWIDTH_GOAL.smallest:
         fa, fb = vectors(n, "float64")
         funcs[F64_REFERENCE] = dot_function(NUMPY_DOT, fa, fb, k)
     closers = []
@@ -290,7 +314,7 @@ def report(results, sizes, dtypes, k, summary=min):
             [dtype, *(f"{best[(dtype, n)]['auto'] / best[(dtype, n)][NUMPY_DOT]:.2f}" for n in sizes)]
             for dtype in dtypes]))
 
-    large = [n for n in sizes if n >= BANDWIDTH_GOAL[1]]
+    large = [n for n in sizes if BANDWIDTH_GOAL.covers(n)]
     if large:
         print("auto's bytes per second / float64 numpy.dot's, same N, sampled in turn in the "
               "same row -- goal 2: 0.9 or more at 1e7\n")
@@ -330,21 +354,23 @@ def _goal_values(per_process, goal, dtype, n, others):
     """One value of ``goal`` per process that measured ``(dtype, n)``."""
     if goal is PEER_GOAL:
         return [ratio for ratio, _, _ in _peer_ratios(per_process, dtype, n, others)]
-    return [bandwidth_ratio(result[(dtype, n)], dtype)
-            for result, _ in per_process if (dtype, n) in result]
+    rows = [result[(dtype, n)] for result, _ in per_process if (dtype, n) in result]
+    if goal is CHEAP_GOAL:
+        return [min(row["auto"]) / min(row[NUMPY_DOT]) for row in rows]
+    return [bandwidth_ratio(row, dtype) for row in rows]
 
 
 def judge(per_process, sizes, dtypes, confidence=0.95):
     """``{(goal, dtype, n): (word, low, estimate, high, processes)}`` for every cell of a goal."""
     others = _peer_columns(per_process)
     out = {}
-    for goal in (PEER_GOAL, BANDWIDTH_GOAL):
-        _, smallest, limit, side = goal
+    for goal in GOALS:
         for dtype in dtypes:
             for n in sizes:
-                values = _goal_values(per_process, goal, dtype, n, others) if n >= smallest else []
+                values = _goal_values(per_process, goal, dtype, n, others) if goal.covers(n) else []
                 if values:
-                    out[(goal, dtype, n)] = (*verdict(values, limit, side, confidence), len(values))
+                    out[(goal, dtype, n)] = (*verdict(values, goal.limit, goal.side, confidence),
+                                             len(values))
     return out
 
 
@@ -385,12 +411,11 @@ def report_processes(per_process, sizes, dtypes, confidence=0.95):
     print(_fmt.markdown(["dtype"] + [_fmt.size(n) for n in sizes], rows))
 
     verdicts = judge(per_process, sizes, dtypes, confidence)
-    for goal in (PEER_GOAL, BANDWIDTH_GOAL):
-        name, smallest, limit, side = goal
-        goal_sizes = [n for n in sizes if n >= smallest]
+    for goal in GOALS:
+        goal_sizes = [n for n in sizes if goal.covers(n)]
         if not goal_sizes:
             continue
-        print(f"Goal: {name} {side} {limit:.3g} at N >= {_fmt.size(smallest)}: the Hodges-Lehmann "
+        print(f"Goal: {goal.name} {goal.side} {goal.limit:.3g} {goal.where()}: the Hodges-Lehmann "
               f"estimate over the processes [its {confidence:.0%} signed-rank interval], "
               "the verdict (processes)\n")
         print(_fmt.markdown(["dtype"] + [_fmt.size(n) for n in goal_sizes], [
@@ -403,7 +428,7 @@ def report_processes(per_process, sizes, dtypes, confidence=0.95):
         if word == "undecided":
             print(f"- undecided: {goal[0]}, {dtype} N={_fmt.size(n)}: {estimate:.3f} "
                   f"[{low:.3f}, {high:.3f}] after {count} processes; would decide it: "
-                  f"{_what_would_decide(low, estimate, high, goal[2], count)}")
+                  f"{_what_would_decide(low, estimate, high, goal.limit, count)}")
     return verdicts
 
 

@@ -16,7 +16,8 @@ import sys
 import pytest
 
 from benchtools._git import ROOT
-from benchtools.compare import BANDWIDTH_GOAL, PEER_GOAL, held_out_ratio, judge, verdict
+from benchtools.compare import (BANDWIDTH_GOAL, CHEAP_GOAL, PEER_GOAL, held_out_ratio, judge,
+                                verdict)
 
 
 def _compare(*args):
@@ -103,11 +104,11 @@ def test_processes_below_one_is_refused():
 def test_undecided_goals_are_measured_again_at_their_sizes_only():
     # 95% signed-rank intervals need 6 values: after 2 and 3 processes every
     # goal cell (N = 1e6 here) is undecided, so processes 3 and 4 run, and
-    # measure 1e6 alone (every dtype), not 1e3, which holds no goal cell
-    proc = _compare("--sizes", "1e3", "1e6", "--processes", "2", "--max-processes", "4",
+    # measure 1e6 alone (every dtype), not 1e5, which holds no goal cell
+    proc = _compare("--sizes", "1e5", "1e6", "--processes", "2", "--max-processes", "4",
                     "--peers", "numpy.vdot")
     assert proc.returncode == 0, proc.stderr
-    assert proc.stderr.count("measured float64 N=1e+03") == 2, proc.stderr
+    assert proc.stderr.count("measured float64 N=1e+05") == 2, proc.stderr
     assert proc.stderr.count("measured int32 N=1e+06") == 4, proc.stderr
     assert "process 4 of at most 4 done; a goal undecided at N = 1e6" in proc.stderr
     assert "the median over 2/4 processes of its best" in proc.stdout
@@ -171,6 +172,32 @@ def test_judge_reads_one_value_per_process_that_measured_the_cell():
     # an int32 element is half a float64's bytes: auto at 50 us against float64 numpy.dot
     # at 200 us reads 4 / 8 x 200 / 50 = 2 times its bytes per second
     assert verdicts[(BANDWIDTH_GOAL, "int32", 10**7)][2] == pytest.approx(2.0, rel=0.05)
+
+
+def test_auto_where_no_split_wins_is_judged_against_numpy_dot_alone():
+    """At 1e3 and 1e4 auto must cost at most 1.2 times numpy.dot, whatever the peers do."""
+    rng = random.Random(4)
+
+    def process():
+        result = {}
+        for dtype, n, auto in [("float64", 10**3, 0.7), ("complex128", 10**3, 3.1),
+                               ("complex128", 10**4, 1.18), ("float64", 10**5, 5.0)]:
+            # a peer three times faster than numpy.dot does not count here
+            result[(dtype, n)] = _draws(rng, ["auto", "numpy.dot", "threads", "torch.dot"],
+                                        sigma=0.01, scale={"auto": 100.0 * auto,
+                                                           "threads": 900.0, "torch.dot": 33.0})
+        return result, dict.fromkeys(result)
+
+    verdicts = judge([process() for _ in range(8)], [10**3, 10**4, 10**5],
+                     ["float64", "complex128"])
+    assert {key for key in verdicts if key[0] is CHEAP_GOAL} == {
+        (CHEAP_GOAL, "float64", 10**3), (CHEAP_GOAL, "complex128", 10**3),
+        (CHEAP_GOAL, "complex128", 10**4)}  # none at 1e5
+    assert verdicts[(CHEAP_GOAL, "float64", 10**3)][0] == "met"
+    word, low, estimate, high, count = verdicts[(CHEAP_GOAL, "complex128", 10**3)]
+    assert (word, count) == ("missed", 8) and estimate == pytest.approx(3.1, rel=0.02)
+    assert verdicts[(CHEAP_GOAL, "complex128", 10**4)][0] == "met"
+    assert CHEAP_GOAL.where() == "at N = 1e3 to 1e4" and PEER_GOAL.where() == "at N >= 1e6"
 
 
 def _draws(rng, columns, scale=None, samples=15, sigma=0.15):

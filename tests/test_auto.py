@@ -185,6 +185,34 @@ def test_serial_keeps_a_tie_within_the_margin(monkeypatch):
     assert _auto.choices() == {"tie": "serial", "win": "threads"}
 
 
+def _costs(clock, *costs):
+    """A candidate whose k-th run costs ``costs[k]`` (the last one from then on)."""
+    runs = []
+
+    def run():
+        clock.now += costs[min(len(runs), len(costs) - 1)]
+        runs.append(1)
+        return 1.0
+
+    return run
+
+
+@pytest.mark.parametrize("native_rounds, choice", [
+    ([0.8, 0.8, 0.8], "native"),   # faster by more than MARGIN in every round
+    ([0.8, 1.1, 0.8], "serial"),   # as fast at its best, but one round lost: a tie's scatter
+    ([0.8, 1.0, 0.8], "serial"),   # one round within the margin
+    ([0.6, 5.0, 0.6], "native"),   # CLEAR times faster at its best: one disturbed round
+                                   # does not hide a real win
+])
+def test_serial_gives_way_only_to_a_win_in_every_round_or_a_clear_one(monkeypatch, native_rounds,
+                                                                       choice):
+    clock = FakeClock()
+    monkeypatch.setattr(_auto.time, "perf_counter", clock)
+    assert _auto.ROUNDS == len(native_rounds)
+    _auto.decide("k", {"serial": clock.candidate(1.0), "native": _costs(clock, *native_rounds)})
+    assert _auto.choices() == {"k": choice}
+
+
 def test_best_time_of_the_rounds_decides(monkeypatch):
     """One slow sample (another job) does not make a candidate lose."""
     clock = FakeClock()

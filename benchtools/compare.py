@@ -380,9 +380,10 @@ def _what_would_decide(low, estimate, high, limit, count):
         return "more processes (too few for an interval)"
     distance = abs(math.log(limit) - math.log(estimate))
     half = (math.log(high) - math.log(low)) / 2
-    if distance < 1e-9:
-        return "nothing: the estimate is the limit itself"
-    return f"about {math.ceil(count * (half / distance) ** 2)} processes at this spread"
+    needed = count * (half / distance) ** 2 if distance > 1e-9 else math.inf
+    if needed > 10 * count:
+        return "nothing within reach: the estimate sits on the limit (a tie with it)"
+    return f"about {math.ceil(needed)} processes at this spread"
 
 
 def _verdict_cell(word, low, estimate, high, count):

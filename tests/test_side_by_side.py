@@ -7,6 +7,7 @@ column measured, and with ``--processes`` one child per process. How it
 reads a ratio to the fastest of several columns is checked on drawn times.
 """
 
+import math
 import random
 import re
 import statistics
@@ -16,8 +17,8 @@ import sys
 import pytest
 
 from benchtools._git import ROOT
-from benchtools.compare import (BANDWIDTH_GOAL, CHEAP_GOAL, PEER_GOAL, held_out_ratio, judge,
-                                verdict)
+from benchtools.compare import (BANDWIDTH_GOAL, CHEAP_GOAL, PEER_GOAL, _what_would_decide,
+                                held_out_ratio, judge, verdict)
 
 
 def _compare(*args):
@@ -234,3 +235,18 @@ def test_a_faster_peer_is_chosen_and_read_at_its_speed():
     assert held_out_ratio(s, "auto", ["auto", "numpy.dot"])[1] == "numpy.dot"
     with pytest.raises(ValueError, match="none of the columns"):
         held_out_ratio(s, "auto", ["torch.dot"])
+
+
+def test_what_would_decide_an_undecided_cell():
+    # half-width 0.05 in logs, the estimate 0.05 off the limit: as many processes again
+    low, estimate, high = math.exp(-0.05), 1.0, math.exp(0.05)
+    assert _what_would_decide(low, estimate, high, math.exp(0.05), 10) == \
+        "about 10 processes at this spread"
+    # twice as far off: a quarter of the processes would do at this spread
+    assert _what_would_decide(low, estimate, high, math.exp(0.1), 16) == \
+        "about 4 processes at this spread"
+    # an estimate on the limit (1.053 against 1/0.95 after 32 processes read "about
+    # 77271724 processes"): no count of processes will decide a tie
+    for limit in (1.0, 1.0001):
+        assert "nothing within reach" in _what_would_decide(low, estimate, high, limit, 32)
+    assert "too few" in _what_would_decide(0.0, estimate, math.inf, 1.05, 2)

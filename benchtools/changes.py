@@ -98,6 +98,14 @@ BENCHMARK = "bench_speedup.Speedup.track_speedup"
 #: The parameters of a series besides the environment, in the order shown.
 SERIES_PARAMS = ("impl", "N", "workers", "dtype")
 MAX_PVALUE = 0.001
+#: Raw series of the Regressions page read over numpy.dot's value at the same
+#: commit and point (measured in the same asv run), with the series that do
+#: not depend on the package, which are not read: numpy.dot and, for the
+#: bandwidth, the copy ceiling. On a fresh clone of 9f68283 the page listed
+#: numpy.dot's own bandwidth at 1e7 (1.35x at 7f73f3a) and the threads
+#: split's, read raw (1.41x): the machine's memory bandwidth at two moments.
+READ_AGAINST_NUMPY_DOT = {SIDE_BY_SIDE: (NUMPY_DOT,),
+                          "bench_bandwidth.Bandwidth.track_bandwidth": (NUMPY_DOT, "ceiling")}
 MIN_STEP = 1.1
 #: Fewer values than this make no series to test.
 MIN_POINTS = 3
@@ -474,14 +482,30 @@ class ChangesPage(OutputPublisher):
 
 # --- asv's Regressions page, from change points ----------------------------------
 
+def not_read(name, impl):
+    """Whether the Regressions page leaves benchmark ``name``'s series at ``impl`` out.
+
+    ``impl`` is the point's ``impl`` value (unquoted), or None. The controls
+    (:func:`benchtools.history.control_impl`) and the series of
+    :data:`READ_AGAINST_NUMPY_DOT` that do not depend on the package.
+    """
+    return (control_impl(name, impl) is not None
+            or impl in READ_AGAINST_NUMPY_DOT.get(name, ()))
+
+
+def reference_of(name):
+    """The ``impl`` value (asv's string) a series of ``name`` is read against, or None."""
+    return repr(NUMPY_DOT) if name in READ_AGAINST_NUMPY_DOT else None
+
+
 def regression_series(data, combo_index, combos, reference=None):
     """``[(revision, value, value read)]`` of one parameter combination of one graph.
 
     ``data`` is ``Graph.get_data()``, ``combos`` the graph's parameter
     combinations (asv's strings). The value read is the value itself, except
-    with ``reference``, the ``impl`` value (asv's string) of numpy.dot in
-    ``time_dot`` (:data:`benchtools.history.SIDE_BY_SIDE`): a split's value
-    is then read over numpy.dot's at the same
+    with ``reference``, the ``impl`` value (asv's string) of numpy.dot
+    (:func:`reference_of`: ``time_dot`` and ``track_bandwidth``): a split's
+    value is then read over numpy.dot's at the same
     commit and (N, workers, dtype), measured in the same asv run seconds
     apart, which takes out most of the machine's drift between commits
     (memory bandwidth moved 2.0 to 4.8 ms at 1e7 between identical
@@ -562,9 +586,10 @@ if _AsvRegressions is not None:
 
         - each series of each graph (environment), per parameter
           combination, in the graph's commit order;
-        - the controls (:func:`benchtools.history.control_impl`) are not read;
-        - a split's ``time_dot`` is read relative to numpy.dot's
-          (:func:`regression_series`);
+        - the controls and the other series that do not depend on the
+          package are not read (:func:`not_read`);
+        - a split's ``time_dot`` and ``track_bandwidth`` are read relative
+          to numpy.dot's (:func:`regression_series`);
         - a regression is a change point of apache-otava (p <
           :data:`MAX_PVALUE`) at which the value rose by at least the
           threshold of ``regressions_thresholds`` (asv.conf.json),
@@ -598,13 +623,13 @@ if _AsvRegressions is not None:
                 combos = (list(itertools.product(*benchmark["params"]))
                           if benchmark.get("params") else [None])
                 data = graph.get_data()
-                reference = repr(NUMPY_DOT) if benchmark["name"] == SIDE_BY_SIDE else None
+                reference = reference_of(benchmark["name"])
                 graph_params = {k: v for k, v in graph.params.items() if len(all_params[k]) > 1}
                 names = benchmark.get("param_names") or []
                 at_impl = names.index("impl") if "impl" in names else None
                 for j, entry_name, _, threshold in data_filter.get_graph_data(graph, benchmark):
                     impl = None if at_impl is None else combos[j or 0][at_impl].strip("'")
-                    if control_impl(benchmark["name"], impl) is not None:
+                    if not_read(benchmark["name"], impl):
                         continue
                     start = data_filter._get_start_revision(graph, benchmark, entry_name)
                     series = [p for p in regression_series(data, j or 0, combos, reference)

@@ -344,6 +344,26 @@ def test_a_splits_time_is_read_relative_to_numpy_dot_at_the_same_commit():
     assert [read for _, _, read in own] == [10e-6 * d for d in drift]
 
 
+def test_the_page_reads_splits_against_numpy_dot_and_leaves_out_what_the_package_does_not_run():
+    bandwidth = "bench_bandwidth.Bandwidth.track_bandwidth"
+    for name in (TIME_BENCHMARK, bandwidth):
+        assert changes.reference_of(name) == "'numpy.dot'"
+        assert changes.not_read(name, "numpy.dot") and not changes.not_read(name, "threads")
+    assert changes.not_read(bandwidth, "ceiling")  # a copy, the suite's own code
+    assert changes.not_read("bench_dot.PerCallPool.time_per_call_pool", None)
+    speedup = "bench_speedup.Speedup.track_speedup"  # a ratio measured in one process
+    assert changes.reference_of(speedup) is None and not changes.not_read(speedup, "threads")
+    # GB/s of threads over numpy.dot's: the host's bandwidth moves both alike
+    combos = [("'numpy.dot'", "10000000", "2", "'float64'"), ("'threads'", "10000000", "2",
+                                                            "'float64'")]
+    host = [1.0] * 6 + [1.35] * 5
+    data = _graph_data([30.0 * h for h in host], [27.0 * h for h in host])
+    series = changes.regression_series(data, 1, combos, changes.reference_of(bandwidth))
+    assert changes.regression_jumps(series, 0.1) == []
+    raw = changes.regression_series(data, 1, combos)
+    assert [j[0] for j in changes.regression_jumps(raw, 0.1)] == [6]
+
+
 def test_regressions_are_steps_up_and_a_lone_newest_value_waits_for_a_second_commit():
     rng = np.random.default_rng(1)
     scatter = np.exp(0.03 * rng.standard_normal(10))

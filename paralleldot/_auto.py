@@ -79,8 +79,9 @@ OpenBLAS thread spins on the other core after each call), it then ran at
 1.03 to 1.54 times ``numpy.dot``'s time (0.98 to 1.06 where it ended on
 ``numpy.dot``). Asking every round to agree, it ended on ``numpy.dot`` in
 10 of 10 processes (1.00 to 1.06). A real win by a clear factor (integers
-at 1e4 and up: 4 to 10 times) is not lost to one disturbed round. The call's result is the last candidate's. A class with a single
-candidate is not timed.
+at 1e4 and up: 4 to 10 times) is not lost to one disturbed round. The
+call's result is the last candidate's. A class with a single candidate is
+not timed.
 
 How it is refreshed
 -------------------

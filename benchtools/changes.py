@@ -100,11 +100,13 @@ SERIES_PARAMS = ("impl", "N", "workers", "dtype")
 MAX_PVALUE = 0.001
 #: Raw series of the Regressions page read over numpy.dot's value at the same
 #: commit and point (measured in the same asv run), with the series that do
-#: not depend on the package, which are not read: numpy.dot and, for the
-#: bandwidth, the copy ceiling. On a fresh clone of 9f68283 the page listed
-#: numpy.dot's own bandwidth at 1e7 (1.35x at 7f73f3a) and the threads
-#: split's, read raw (1.41x): the machine's memory bandwidth at two moments.
-READ_AGAINST_NUMPY_DOT = {SIDE_BY_SIDE: (NUMPY_DOT,),
+#: not depend on the package and are not controls of the noise floor
+#: (:func:`benchtools.history.control_impl`, which holds time_dot's
+#: numpy.dot), which are not read either: numpy.dot's bandwidth and the copy
+#: ceiling. On a fresh clone of 9f68283 the page listed numpy.dot's own
+#: bandwidth at 1e7 (1.35x at 7f73f3a) and the threads split's, read raw
+#: (1.41x): the machine's memory bandwidth at two moments.
+READ_AGAINST_NUMPY_DOT = {SIDE_BY_SIDE: (),
                           "bench_bandwidth.Bandwidth.track_bandwidth": (NUMPY_DOT, "ceiling")}
 MIN_STEP = 1.1
 #: Fewer values than this make no series to test.

@@ -120,7 +120,6 @@ from ._git import ROOT
 SAMPLES, SAMPLES_LARGE = 31, 7
 
 
-
 class Goal(typing.NamedTuple):
     """A goal judged over processes: one ratio per process, cell by cell (dtype x N)."""
 
@@ -146,6 +145,11 @@ PEER_GOAL = Goal("auto / fastest other way", 10**6, 1 / 0.95, "at most")
 BANDWIDTH_GOAL = Goal("auto's bytes/s / float64 numpy.dot's", 10**7, 0.9, "at least")
 CHEAP_GOAL = Goal("auto / numpy.dot", 10**3, 1.2, "at most", 10**4)
 GOALS = (PEER_GOAL, BANDWIDTH_GOAL, CHEAP_GOAL)
+
+
+def _goal_text(goal):
+    """``"at most 1.05 at N >= 1e6"``: a goal's limit and sizes, as the tables print them."""
+    return f"{goal.side} {goal.limit:.3g} {goal.where()}"
 
 
 #: The column of float64 numpy.dot in the other dtypes' rows (bytes/s goal).
@@ -304,12 +308,11 @@ def report(results, sizes, dtypes, k, summary=min):
             return held_out_ratio(results[(dtype, n)], "auto", (NUMPY_DOT, *peer_names), summary)
 
         print("auto / fastest peer, numpy.dot included, and that peer (the peer chosen on the "
-              "even samples, the ratio read on the odd ones) -- goal: at most 1.05 (0.95 of its "
-              "speed) at N >= 1e6\n")
+              f"even samples, the ratio read on the odd ones) -- goal: {_goal_text(PEER_GOAL)}\n")
         print(_fmt.markdown(by_size, [
             [dtype, *("{:.2f} ({})".format(*over_best_peer(dtype, n)) for n in sizes)]
             for dtype in dtypes]))
-        print("auto / numpy.dot (best) -- goal: at most 1.2 at N = 1e3 and 1e4\n")
+        print(f"auto / numpy.dot (best) -- goal: {_goal_text(CHEAP_GOAL)}\n")
         print(_fmt.markdown(by_size, [
             [dtype, *(f"{best[(dtype, n)]['auto'] / best[(dtype, n)][NUMPY_DOT]:.2f}" for n in sizes)]
             for dtype in dtypes]))
@@ -317,7 +320,7 @@ def report(results, sizes, dtypes, k, summary=min):
     large = [n for n in sizes if BANDWIDTH_GOAL.covers(n)]
     if large:
         print("auto's bytes per second / float64 numpy.dot's, same N, sampled in turn in the "
-              "same row -- goal 2: 0.9 or more at 1e7\n")
+              f"same row -- goal 2: {_goal_text(BANDWIDTH_GOAL)}\n")
         print(_fmt.markdown(["dtype"] + [_fmt.size(n) for n in large], [
             [dtype, *(f"{bandwidth_ratio(results[(dtype, n)], dtype, summary):.2f}" for n in large)]
             for dtype in dtypes]))
@@ -416,7 +419,7 @@ def report_processes(per_process, sizes, dtypes, confidence=0.95):
         goal_sizes = [n for n in sizes if goal.covers(n)]
         if not goal_sizes:
             continue
-        print(f"Goal: {goal.name} {goal.side} {goal.limit:.3g} {goal.where()}: the Hodges-Lehmann "
+        print(f"Goal: {goal.name} {_goal_text(goal)}: the Hodges-Lehmann "
               f"estimate over the processes [its {confidence:.0%} signed-rank interval], "
               "the verdict (processes)\n")
         print(_fmt.markdown(["dtype"] + [_fmt.size(n) for n in goal_sizes], [
@@ -427,7 +430,7 @@ def report_processes(per_process, sizes, dtypes, confidence=0.95):
           f"missed, {words.count('undecided')} undecided (an undecided cell counts as missed)")
     for (goal, dtype, n), (word, low, estimate, high, count) in verdicts.items():
         if word == "undecided":
-            print(f"- undecided: {goal[0]}, {dtype} N={_fmt.size(n)}: {estimate:.3f} "
+            print(f"- undecided: {goal.name}, {dtype} N={_fmt.size(n)}: {estimate:.3f} "
                   f"[{low:.3f}, {high:.3f}] after {count} processes; would decide it: "
                   f"{_what_would_decide(low, estimate, high, goal.limit, count)}")
     return verdicts

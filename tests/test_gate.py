@@ -10,11 +10,6 @@ on top of it, as a user's history would have them:
            after its result until it has lasted f times as long as the real
            work did -- a slowdown of exactly f on every split, whatever the
            backend, the size or the machine's speed
-    K(f)   C1 with every thread's work slowed instead (the experiment only,
-           :func:`kernel_slowdown`): the compiled loop, on whichever thread
-           or process runs it, and auto's numpy.dot busy-wait after their
-           work until it has lasted f times as long -- what a slower loop
-           does, where S(f) lets a team's worker sleep through the wait
 
 and runs the gate as docs/gate.md says (both commits built with pip and
 timed in turn in one process, factor 1.1, 99% signed-rank intervals):
@@ -29,8 +24,8 @@ CI judges a subset of the ``gate`` profile (:data:`CI_ROWS`: N 1e5 and
 
 ``test_measurement_quality`` is the experiment behind docs/gate.md's "what the
 gate can detect": the whole ``gate`` profile (54 rows), identical code three
-times, the slowdowns S(1.3), S(1.15) and K(1.15), on an idle machine and
-with one core kept busy by another process (about 50 minutes). It runs only when
+times and the slowdowns 1.3 and 1.15, on an idle machine and with one core
+kept busy by another process (about 35 minutes). It runs only when
 ``PARALLELDOT_GATE_EXPERIMENT=1`` is set (``PARALLELDOT_GATE_EXPERIMENT_LOADS=idle``
 or ``busy`` runs one half, ``PARALLELDOT_GATE_EXPERIMENT_RUNS=slower-1.15`` only
 the runs whose names start so) and writes every verdict and every pair
@@ -79,99 +74,12 @@ def parallel_dot(*args, **kwargs):
     return result
 '''
 
-#: The slowdown "every thread that computes is f times slower": each call of
-#: the compiled loop (on the caller, on each thread of the team, in each
-#: worker process) and each serial ``numpy.dot`` of ``backend="auto"``
-#: busy-waits after its work until it has lasted f times as long. The
-#: call-level injection above busy-waits on the caller alone: with one core
-#: taken by another process, the team's worker sleeps through that wait and
-#: the scheduler gives it the contested core sooner in the next call, so
-#: the work itself ran 0.91 to 0.96 times as long (docs/gate.md) and an
-#: injected 1.15x was 1.05 to 1.10x on the team's rows. Here every thread
-#: spends f times its work's time on the CPU, as a slower loop would; what
-#: is not work (waking threads, messages between processes) is not slowed.
-#: (source file, text, replacement): each text must occur exactly once.
-KERNEL_SITES = (
-    ("paralleldot/_native.c",
-     "static inline uint64_t\nnow_ns(void)\n{\n    struct timespec t;\n"
-     "    clock_gettime(CLOCK_MONOTONIC, &t);\n"
-     "    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;\n}\n",
-     None),  # SLOWED is defined after now_ns
-    ("paralleldot/_native.c",
-     "        team.job.kernel(team.job.x + at, team.job.y + at, len, &part);",
-     "        SLOWED(team.job.kernel(team.job.x + at, team.job.y + at, len, &part));"),
-    ("paralleldot/_native.c",
-     "        kind->kernel(x, y, n, total);",
-     "        SLOWED(kind->kernel(x, y, n, total));"),
-    ("paralleldot/_native.c",
-     "        if (n) kind->kernel(x, y, n, &total);",
-     "        if (n) SLOWED(kind->kernel(x, y, n, &total));"),
-    ("paralleldot/_native.c",
-     "    if (threads == 0) return PyObject_Vectorcall(np_dot, args, 2, NULL);",
-     "    if (threads == 0) {\n        PyObject *r_;\n"
-     "        SLOWED(r_ = PyObject_Vectorcall(np_dot, args, 2, NULL));\n        return r_;\n    }"),
-)
-
-SLOWED_MACRO = '''
-/* --- injected by tests/test_gate.py: every kernel call {factor}x slower --- */
-#define SLOWED(work) do {{ uint64_t t0_ = now_ns(); work; \\
-        uint64_t end_ = t0_ + (uint64_t)({factor} * (double)(now_ns() - t0_)); \\
-        while (now_ns() < end_) RELAX(); }} while (0)
-'''
-
-#: auto's numpy.dot in Python (the first call of a class, its measurements).
-SLOWED_NUMPY_DOT = '''
-
-# --- injected by tests/test_gate.py: every numpy.dot of auto {factor}x slower -----
-import time as _gate_time
-
-_gate_numpy = np
-
-
-def _gate_slowed_dot(*args, **kwargs):
-    start = _gate_time.perf_counter()
-    result = _gate_numpy.dot(*args, **kwargs)
-    end = start + {factor} * (_gate_time.perf_counter() - start)
-    while _gate_time.perf_counter() < end:
-        pass
-    return result
-
-
-class _GateNumpy:
-    dot = staticmethod(_gate_slowed_dot)
-
-    def __getattr__(self, name):
-        return getattr(_gate_numpy, name)
-
-
-np = _GateNumpy()
-'''
-
-
-def kernel_slowdown(root, factor, sites=KERNEL_SITES):
-    """``{relative path: new text}``: the sources under ``root`` with ``sites`` slowed."""
-    texts = {}
-    for relpath, text, replacement in sites:
-        source = texts.get(relpath) or (root / relpath).read_text()
-        count = source.count(text)
-        assert count == 1, f"{relpath}: {text!r} occurs {count} times, not once: update KERNEL_SITES"
-        if replacement is None:
-            replacement = text + SLOWED_MACRO.format(factor=factor)
-        texts[relpath] = source.replace(text, replacement)
-    texts["paralleldot/_api.py"] = ((root / "paralleldot/_api.py").read_text()
-                                    + SLOWED_NUMPY_DOT.format(factor=factor))
-    return texts
-
 
 # --------------------------------------------------------------- helpers
 
 
-def make_history(asv_clone, name, factors, kernel_factors=()):
-    """A clone with C0, C1 and one slowed-down commit per factor; their hashes.
-
-    ``slowed[f]`` slows every call (:data:`INJECTED`), ``slowed["kernels", f]``
-    every thread's work (:func:`kernel_slowdown`).
-    """
+def make_history(asv_clone, name, factors):
+    """A clone with C0, C1 and one slowed-down commit per factor; their hashes."""
     clone = asv_clone(name, profile="gate", machine=MACHINE, timeout=TIMEOUT)
     c0 = clone.rev_parse("HEAD")
     c1 = clone.commit_empty("test: an empty commit, the same code")
@@ -181,11 +89,6 @@ def make_history(asv_clone, name, factors, kernel_factors=()):
         slowed[factor] = clone.commit_file(
             "paralleldot/_api.py", INJECTED.format(factor=factor),
             f"test: every parallel_dot call {factor}x slower", append=True)
-    for factor in kernel_factors:
-        clone.git("checkout", "-q", "-B", f"slower-kernels-{factor}", c1)
-        for relpath, text in kernel_slowdown(clone.path, factor).items():
-            slowed["kernels", factor] = clone.commit_file(
-                relpath, text, f"test: every thread's work {factor}x slower ({relpath})")
     clone.git("checkout", "-q", clone.branch())
     # The gate being edited: this working tree's tools, uncommitted, over the clone's.
     shutil.copytree(REPO / "benchtools", clone.path / "benchtools", dirs_exist_ok=True,
@@ -265,73 +168,6 @@ def test_gate_flags_a_115x_slowdown_at_large_n(history):
           f"{time.monotonic() - history['t0']:.0f} s")
 
 
-KERNEL_CHECK = """
-import sys, time
-import numpy as np
-import paralleldot
-from paralleldot import _kernels
-assert _kernels._native is not None and _kernels._native.__file__.startswith(sys.argv[1]), _kernels._native
-rng = np.random.default_rng(0)
-best = {}
-for dtype in ("float64", "int32", "complex128"):
-    a = (rng.random(10**6) * 100).astype(dtype)
-    b = (rng.random(10**6) * 100).astype(dtype)
-    for threads in (1, 2):
-        got, want = _kernels.native_dot(a, b, threads), np.dot(a, b)
-        assert np.allclose(got, want, rtol=1e-9), (dtype, threads, got, want)
-        times = []
-        for _ in range(5):
-            t0 = time.perf_counter()
-            _kernels.native_dot(a, b, threads)
-            times.append(time.perf_counter() - t0)
-        best[dtype, threads] = min(times)
-print(repr(best))
-"""
-
-
-def _build_with_kernel_slowdown(root, factor):
-    """Copy the package's sources to ``root``, slow its kernels by ``factor`` there, build it."""
-    shutil.copytree(REPO / "paralleldot", root / "paralleldot",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.so"))
-    shutil.copy(REPO / "setup.py", root)
-    shutil.copy(REPO / "pyproject.toml", root)
-    if factor != 1:
-        for relpath, text in kernel_slowdown(root, factor).items():
-            (root / relpath).write_text(text)
-    subprocess.run([sys.executable, "setup.py", "-q", "build_ext", "--inplace"], cwd=root,
-                   check=True, capture_output=True)
-
-
-def test_kernel_slowdown_builds_computes_right_and_slows_every_thread(tmp_path):
-    """The experiment's kernel-level injection compiles, keeps results exact, and slows the loop.
-
-    The extension is optional (``setup.py``): a patch that broke the C would
-    leave a build without it, and the experiment would compare other code
-    without saying so. Factor 20 against 1 in separate builds: the slowed
-    loop must take more than 5 times as long, on 1 and 2 threads (every
-    thread of the team is slowed, not the caller alone); a margin no load
-    on the machine can close.
-    """
-    best = {}
-    for factor in (1, 20):
-        root = tmp_path / f"f{factor}"
-        _build_with_kernel_slowdown(root, factor)
-        out = subprocess.run([sys.executable, "-c", KERNEL_CHECK, str(root)], cwd=root,
-                             env={**os.environ, "PYTHONPATH": str(root)},
-                             check=True, capture_output=True, text=True).stdout
-        best[factor] = eval(out)
-    for cell, plain in best[1].items():
-        assert best[20][cell] > 5 * plain, (cell, plain, best[20][cell])
-
-
-def test_kernel_slowdown_needs_every_site():
-    """A site that moved makes the injection fail loudly, not inject nothing."""
-    assert set(kernel_slowdown(REPO, 1.15)) == {"paralleldot/_native.c", "paralleldot/_api.py"}
-    moved = KERNEL_SITES + (("paralleldot/_native.c", "no such line", "x"),)
-    with pytest.raises(AssertionError, match="occurs 0 times"):
-        kernel_slowdown(REPO, 1.15, moved)
-
-
 def test_gate_refuses_unknown_commit(history):
     rc, out, _, _ = gate(history["clone"], history["c0"], "no-such-commit")
     assert rc == 2
@@ -364,12 +200,10 @@ def _summary(rc, out, seconds, rows):
 
 
 FACTORS = (1.3, 1.15)
-#: Slowdowns of every thread's work (:func:`kernel_slowdown`), judged as FACTORS' 1.15.
-KERNEL_FACTORS = (1.15,)
 
 
 @pytest.mark.skipif(os.environ.get("PARALLELDOT_GATE_EXPERIMENT") != "1",
-                    reason="the measurement-quality experiment takes about 50 minutes: "
+                    reason="the measurement-quality experiment takes about 35 minutes: "
                     "set PARALLELDOT_GATE_EXPERIMENT=1")
 def test_measurement_quality(asv_clone):
     """The whole gate profile: identical code 3 x 2 times and two slowdowns, idle and busy.
@@ -380,7 +214,7 @@ def test_measurement_quality(asv_clone):
     (the smallest slowdown flagged on 95% of the rows) is reported.
     """
     t0 = time.monotonic()
-    clone, c0, c1, slowed = make_history(asv_clone, "gate-exp", FACTORS, KERNEL_FACTORS)
+    clone, c0, c1, slowed = make_history(asv_clone, "gate-exp", FACTORS)
     report = {}
     ARTIFACTS.mkdir(exist_ok=True)
     loads = os.environ.get("PARALLELDOT_GATE_EXPERIMENT_LOADS", "idle,busy").split(",")
@@ -401,8 +235,6 @@ def test_measurement_quality(asv_clone):
             run(f"identical-{load}-{i + 1}", c0, c1)
         for factor in FACTORS:
             run(f"slower-{factor}-{load}", c1, slowed[factor])
-        for factor in KERNEL_FACTORS:
-            run(f"slower-kernels-{factor}-{load}", c1, slowed["kernels", factor])
     report["wall_seconds"] = round(time.monotonic() - t0)
     saved.write_text(json.dumps(report, indent=1))
     problems = []
@@ -417,7 +249,7 @@ def test_measurement_quality(asv_clone):
             problems.append(f"{name}: identical code flagged {sorted(_with(rows, 'regressed'))}")
         if name.startswith("slower-1.3-") and _with(rows, "regressed") != {_key(r) for r in rows}:
             problems.append(f"{name}: {len(_with(rows, 'regressed'))} of {len(rows)} rows flagged")
-        if name.startswith(("slower-1.15-", "slower-kernels-1.15-")):
+        if name.startswith("slower-1.15-"):
             large = [r for r in rows if r["N"] >= 10**6]
             flagged = [r for r in large if r["verdict"] == "regressed"]
             if run["exit"] != 1 or len(flagged) < 0.9 * len(large):

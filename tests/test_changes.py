@@ -356,12 +356,13 @@ def test_the_page_reads_splits_against_numpy_dot_and_leaves_out_what_the_package
     # GB/s of threads over numpy.dot's: the host's bandwidth moves both alike
     combos = [("'numpy.dot'", "10000000", "2", "'float64'"), ("'threads'", "10000000", "2",
                                                             "'float64'")]
-    host = [1.0] * 6 + [1.35] * 5
+    host = [1.0] * 6 + [1 / 1.35] * 5  # the host's memory gets slower from commit 6 on
     data = _graph_data([30.0 * h for h in host], [27.0 * h for h in host])
     series = changes.regression_series(data, 1, combos, changes.reference_of(bandwidth))
-    assert changes.regression_jumps(series, 0.1) == []
+    assert changes.higher_is_better({"unit": "GB/s"})
+    assert changes.regression_jumps(series, 0.1, higher_better=True) == []
     raw = changes.regression_series(data, 1, combos)
-    assert [j[0] for j in changes.regression_jumps(raw, 0.1)] == [6]
+    assert [j[0] for j in changes.regression_jumps(raw, 0.1, higher_better=True)] == [6]
 
 
 def test_regressions_are_steps_up_and_a_lone_newest_value_waits_for_a_second_commit():
@@ -381,12 +382,72 @@ def test_regressions_are_steps_up_and_a_lone_newest_value_waits_for_a_second_com
     assert [j[0] for j in changes.regression_jumps(second, 0.1)] == [9]
 
 
+def test_where_higher_is_better_a_fall_is_the_regression_and_a_rise_is_not():
+    """A speedup (``numpy.dot time / split time``) or a bandwidth that rose is no regression."""
+    assert changes.higher_is_better({"unit": "ratio"}) and changes.higher_is_better({"unit": "GB/s"})
+    for unit in ("seconds", "N", "ns/byte", None):
+        assert not changes.higher_is_better({"unit": unit})
+    rng = np.random.default_rng(2)
+    scatter = np.exp(0.03 * rng.standard_normal(10))
+    faster = [(i, v, v) for i, v in enumerate(np.where(np.arange(10) < 5, 1.0, 3.0) * scatter)]
+    assert changes.regression_jumps(faster, 0.1, higher_better=True) == []
+    assert [j[0] for j in changes.regression_jumps(faster, 0.1)] == [5]  # asv's convention
+    slower = [(i, 1 / v, 1 / v) for i, v, _ in faster]
+    (index, before, after, _), = changes.regression_jumps(slower, 0.1, higher_better=True)
+    assert index == 5 and before / after == pytest.approx(3.0, rel=0.05)
+    assert changes.regression_jumps(slower, 0.1) == []
+
+
 def _write_time_results(results, hashes, numpy_dot, threads):
     """One asv result file per commit with ``time_dot`` of numpy.dot and threads (seconds)."""
     benchmark = {"name": TIME_BENCHMARK, "params": TIME_PARAMS, "param_names": NAMES,
                  "unit": "seconds", "type": "time", "version": "3+default", "code": "",
                  "timeout": 600}
     _save(results, hashes, benchmark, [list(pair) for pair in zip(numpy_dot, threads)])
+
+
+def _publish(path, plugins):
+    """``asv publish`` in the repository ``path``: (regressions.json's list, {(name, commit)})."""
+    branch = _git(path, "rev-parse", "--abbrev-ref", "HEAD").strip()
+    # The plugin found as in the repository ("." while asv imports plugins), no PYTHONPATH.
+    root = Path(changes.__file__).resolve().parents[1]
+    for package in ("benchtools", "benchmarks"):
+        if not (path / package).exists():
+            (path / package).symlink_to(root / package)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    (path / "asv.conf.json").write_text(json.dumps({
+        "version": 1, "project": "p", "repo": ".", "branches": [branch],
+        "results_dir": "results", "html_dir": "html", "plugins": plugins,
+        "regressions_thresholds": {".*": 0.1}}))
+    # asv's own script, as users run it: "python -m asv" would put the cwd on sys.path
+    subprocess.run([str(Path(sys.executable).parent / "asv"), "publish"], cwd=path, env=env,
+                   check=True, capture_output=True, text=True)
+    html = path / "html"
+    regressions = json.loads((html / "regressions.json").read_text())["regressions"]
+    revisions = json.loads((html / "index.json").read_text())["revision_to_hash"]
+    return regressions, {(name, revisions[str(jump[1])])
+                         for name, *_, jumps in regressions for jump in jumps}
+
+
+@pytest.mark.asv
+def test_asv_publish_lists_a_speedup_that_fell_and_not_one_that_rose(repo):
+    """``track_speedup`` (numpy.dot time / split time): threads int32 rises 1.5x at commit 6 (the
+    split got faster), auto int32 falls 1.5x there (slower). asv's own page lists the rise as
+    a regression; the page written again from change points lists the fall alone."""
+    path, hashes = repo
+    series = _series()
+    rise = series["threads", "int32"]
+    series["auto", "int32"] = 2.0 / rise  # the same step, the other way
+    write_results(path / "results", hashes, series)
+    threads, auto = (f"{changes.BENCHMARK}('{impl}', 100000, 2, 'int32')" for impl in ("threads", "auto"))
+    _, by_asv = _publish(path, [])
+    assert (threads, hashes[STEP_AT]) in by_asv
+    regressions, listed = _publish(path, [".benchtools.changes"])
+    assert listed == {(auto, hashes[STEP_AT])}
+    (name, _, _, _, last, best, [(_, _, before, after)]), = regressions
+    assert before / after == pytest.approx(1.5, rel=0.08)
+    values = 2.0 / rise
+    assert last == pytest.approx(values[-1]) and best == pytest.approx(values.max())
 
 
 @pytest.mark.asv
@@ -398,30 +459,9 @@ def test_asv_publish_lists_the_splits_step_and_not_the_machines(repo, tmp_path):
     drift = np.where(np.arange(COMMITS) < 3, 1.0, 1.6)
     own = np.where(np.arange(COMMITS) < STEP_AT, 1.0, 2.0)
     _write_time_results(path / "results", hashes, list(10e-6 * drift), list(20e-6 * drift * own))
-    branch = _git(path, "rev-parse", "--abbrev-ref", "HEAD").strip()
-    # The plugin found as in the repository ("." while asv imports plugins), no PYTHONPATH.
-    root = Path(changes.__file__).resolve().parents[1]
-    for package in ("benchtools", "benchmarks"):
-        (path / package).symlink_to(root / package)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-
-    def publish(plugins):
-        (path / "asv.conf.json").write_text(json.dumps({
-            "version": 1, "project": "p", "repo": ".", "branches": [branch],
-            "results_dir": "results", "html_dir": "html", "plugins": plugins,
-            "regressions_thresholds": {".*": 0.1}}))
-        # asv's own script, as users run it: "python -m asv" would put the cwd on sys.path
-        subprocess.run([str(Path(sys.executable).parent / "asv"), "publish"], cwd=path, env=env,
-                       check=True, capture_output=True, text=True)
-        html = path / "html"
-        regressions = json.loads((html / "regressions.json").read_text())["regressions"]
-        revisions = json.loads((html / "index.json").read_text())["revision_to_hash"]
-        return regressions, {(name, revisions[str(jump[1])])
-                             for name, *_, jumps in regressions for jump in jumps}
-
-    _, by_asv = publish([])
+    _, by_asv = _publish(path, [])
     assert (f"{TIME_BENCHMARK}('numpy.dot', 100000, 2, 'float64')", hashes[3]) in by_asv
-    regressions, listed = publish([".benchtools.changes"])
+    regressions, listed = _publish(path, [".benchtools.changes"])
     assert listed == {(f"{TIME_BENCHMARK}('threads', 100000, 2, 'float64')", hashes[STEP_AT])}
     name, _, _, _, last, best, [(_, _, before, after)] = regressions[0]
     threads = 20e-6 * drift * own

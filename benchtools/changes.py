@@ -67,8 +67,8 @@ series that cancels the machine.
 ``benchtools.changes`` plugin of asv.conf.json), linked from the site's
 navigation bar, and writes asv's Regressions page again from otava's
 change points (:class:`ChangePointRegressions`: the controls not read, a
-split's raw time read relative to numpy.dot's, steps up only, asv's
-format).
+split's raw time read relative to numpy.dot's, steps the worse way only
+(:func:`higher_is_better`), asv's format).
 """
 
 import dataclasses

@@ -694,19 +694,9 @@ native_fast(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     Py_ssize_t nbytes = PyArray_NBYTES(a) + PyArray_NBYTES(b);
     if (nbytes < floor_bytes) return compute(kind, a, b, 1);
     if (!PyDict_CheckExact(states)) Py_RETURN_NONE;
-    PyObject *key = PyTuple_New(4); /* the key of _auto.key, without parsing a format */
+    PyObject *key = Py_BuildValue("(iiil)", PyArray_DESCR(a)->type_num,
+                                  PyArray_DESCR(b)->type_num, bit_length(nbytes), k);
     if (key == NULL) return NULL;
-    PyObject *items[4] = {PyLong_FromLong(PyArray_DESCR(a)->type_num),
-                          PyLong_FromLong(PyArray_DESCR(b)->type_num),
-                          PyLong_FromLong(bit_length(nbytes)), PyLong_FromLong(k)};
-    for (int i = 0; i < 4; i++) {
-        if (items[i] == NULL) {
-            for (int j = i + 1; j < 4; j++) Py_XDECREF(items[j]);
-            Py_DECREF(key);
-            return NULL;
-        }
-        PyTuple_SET_ITEM(key, i, items[i]);
-    }
     PyObject *state = PyDict_GetItemWithError(states, key); /* borrowed */
     Py_DECREF(key);
     if (state == NULL) {

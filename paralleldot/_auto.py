@@ -64,7 +64,15 @@ than a team's full speed; the choice then follows whichever is faster.
 How a choice is made
 --------------------
 The first call of a class runs every candidate on the caller's vectors, in
-turns, :data:`ROUNDS` times, and keeps the one with the best time; ``serial``
+turns, :data:`ROUNDS` times, and keeps the one with the best time. Each timed
+call follows an untimed call of the same candidate, as the calls of a class
+follow each other once it has chosen: timed right after another candidate,
+the team's workers had slept since its last call and woke inside the timed
+one. For float32 at N = 1e6 with 2 workers (2 cores, 2026-12-05) the team
+then read 94 to 124 us at its best where it runs 56 to 62 us a call in a
+row, and ``auto`` kept ``numpy.dot`` (113 to 116 us a call) in 2 of 4
+processes; with the untimed call it read 52 to 94 us and chose the team in
+6 of 6 (52 to 54 us a call after 900 calls). ``serial``
 keeps the class unless another candidate is faster by more than
 :data:`MARGIN`, both at its best and in every round (each round's calls
 run one after the other, a paired comparison), or is :data:`CLEAR` times
@@ -88,7 +96,16 @@ How it is refreshed
 A choice is not kept for ever on a few samples: it is measured again after
 a number of calls chosen so that measuring costs at most :data:`OVERHEAD`
 of the time spent in the class's calls (measurement time / (OVERHEAD x the
-winner's time)), times a spacing. A new choice starts with a spacing of
+winner's time)), times a spacing. The first measurement of a class is made
+cold, on vectors the process has just made or met, and its choice is
+checked again after :data:`COLD_SPACING`, a few dozen calls: for float32 at
+N = 1e6 with 2 workers (2 cores, 2026-12-05), ``numpy.dot``'s best single
+call read 141 to 173 us in the first measurement of 6 of 6 processes and
+104 to 112 in the second, and the team's 107 to 169 against 68 to 78, so
+that a first measurement too close to call left ``numpy.dot`` in place
+(``MARGIN`` below) where the team runs in 55 to 61 us a call, until the
+check some hundreds of calls later. The second measurement then starts the
+spacing as a new choice would. A new choice starts with a spacing of
 :data:`FIRST_SPACING`, so that a first measurement disturbed by another
 job is checked again soon (after some hundreds of calls, a second or two of
 a large class); each time a measurement confirms the choice, the spacing
@@ -135,6 +152,8 @@ OVERHEAD = 0.01
 #: ``numpy.dot``'s total (float64, N = 1e6, 2 cores, 2026-12-04), and 1.02
 #: at 1/4.
 FIRST_SPACING = 1 / 4
+#: Spacing of the check of a class's first, cold measurement (see the module doc).
+COLD_SPACING = 1 / 64
 #: Calls between measurements are at most this many times the interval of OVERHEAD.
 MAX_SPACING = 1 << 10
 #: Spacing of the first check of a choice made while ``native`` measured
@@ -195,6 +214,7 @@ def decide(class_key, candidates, redraw=None):
         for _ in range(ROUNDS):
             times = {}
             for name, run in candidates.items():
+                run()  # untimed: the timed call follows one of its own kind
                 t0 = clock()
                 result = run()
                 times[name] = clock() - t0
@@ -240,11 +260,20 @@ def _beats_serial(choice, best, rounds):
 
 
 def _record(class_key, choice, calls, first=FIRST_SPACING):
+    """Keep ``choice`` for ``calls`` times the spacing: ``first`` for a new choice, doubled while it holds.
+
+    A class measured for the first time is checked again after
+    :data:`COLD_SPACING` at most; the measurement after it starts at ``first``
+    whether or not it confirms the choice.
+    """
     with _lock:
         previous = _states.get(class_key)
-        spacing = first
-        if previous is not None and previous[0] == choice:
-            spacing = min(2 * previous[2], MAX_SPACING)
+        if previous is None:
+            spacing = min(first, COLD_SPACING)
+        elif previous[0] == choice:
+            spacing = min(max(2 * previous[2], first), MAX_SPACING)
+        else:
+            spacing = first
         _states[class_key] = [choice, max(1, min(int(calls * spacing), sys.maxsize)), spacing]
 
 

@@ -247,10 +247,12 @@ def test_native_slower_than_inline_is_drawn_anew_and_measured_again(monkeypatch,
     _auto.decide("k", {"serial": clock.candidate(5.0), "inline": clock.candidate(1.0),
                        "native": native}, lambda: draws.append(1))
     assert len(draws) == redraws and _auto.choices() == {"k": choice}
-    spacing = _auto.SUSPECT_SPACING if suspect else _auto.FIRST_SPACING
+    # the class's first measurement: checked again soon either way
+    spacing = _auto.SUSPECT_SPACING if suspect else _auto.COLD_SPACING
     assert _auto._states["k"][2] == spacing
-    # the next check comes after that share of the calls that keep measuring at OVERHEAD
-    spent = (5.0 + 1.0 + costs[0] + (5.0 + 1.0 + costs[-1] if redraws else 0)) * _auto.ROUNDS
+    # the next check comes after that share of the calls that keep measuring at
+    # OVERHEAD; each timed call follows an untimed one of its own
+    spent = 2 * (5.0 + 1.0 + costs[0] + (5.0 + 1.0 + costs[-1] if redraws else 0)) * _auto.ROUNDS
     winner = costs[-1] if choice == "native" else 1.0
     steady = spent / (_auto.OVERHEAD * winner)  # calls between checks that cost OVERHEAD
     assert _auto._states["k"][1] == int(steady * spacing)
@@ -269,6 +271,30 @@ def test_a_suspect_choice_that_holds_is_checked_less_and_less_often(monkeypatch)
         _auto.decide("k", candidates, lambda: None)
         spacings.append(_auto._states["k"][2])
     assert spacings == [_auto.SUSPECT_SPACING * 2 ** i for i in range(8)]
+
+
+def test_each_candidate_is_timed_on_a_call_that_follows_its_own(monkeypatch):
+    """A team that must be woken after another candidate ran is timed as it runs in a row.
+
+    ``native`` costs 3 after another candidate's call (its workers asleep)
+    and 0.5 after its own (they spin); ``serial`` costs 1 either way. Timed
+    on the call after another's, ``native`` would lose every round.
+    """
+    clock = FakeClock()
+    monkeypatch.setattr(_auto.time, "perf_counter", clock)
+    last = []
+
+    def candidate(name, cold, warm):
+        def run():
+            clock.now += warm if last[-1:] == [name] else cold
+            last.append(name)
+            return 1.0
+
+        return run
+
+    _auto.decide("k", {"serial": candidate("serial", 1.0, 1.0),
+                       "native": candidate("native", 3.0, 0.5)})
+    assert _auto.choices() == {"k": "native"}
 
 
 def test_after_a_redraw_every_candidate_is_measured_again_in_turns(monkeypatch):
@@ -293,7 +319,7 @@ def test_after_a_redraw_every_candidate_is_measured_again_in_turns(monkeypatch):
 
     _auto.decide("k", {name: candidate(name) for name in costs}, lambda: draws.append(1))
     assert draws == [1]
-    assert runs == dict.fromkeys(costs, 2 * _auto.ROUNDS)
+    assert runs == dict.fromkeys(costs, 2 * 2 * _auto.ROUNDS)  # an untimed call before each timed one
     assert _auto.choices() == {"k": "serial"}
 
 
@@ -325,12 +351,15 @@ def test_a_choice_is_measured_again_and_the_interval_doubles_while_it_holds(monk
         return n
 
     _auto.decide("k", candidates)
+    # Measuring costs 2 * ROUNDS * (1 + 2) = 18 units (an untimed call before
+    # each timed one); at most OVERHEAD of the time, times COLD_SPACING for the
+    # class's first measurement, then FIRST_SPACING: a new choice is checked soon.
+    steady = 2 * _auto.ROUNDS * 3 / (_auto.OVERHEAD * 1.0)
+    assert calls_until_next_measurement() == int(_auto.COLD_SPACING * steady)
+    _auto.decide("k", candidates)  # the check of the cold measurement starts the spacing
     first = calls_until_next_measurement()
-    # Measuring costs ROUNDS * (1 + 2) = 9 units; at most OVERHEAD of the time,
-    # times FIRST_SPACING: a new choice is checked soon.
-    steady = _auto.ROUNDS * 3 / (_auto.OVERHEAD * 1.0)
     assert first == pytest.approx(_auto.FIRST_SPACING * steady, rel=0.01)
-    assert _auto.FIRST_SPACING < 1 < _auto.MAX_SPACING
+    assert _auto.COLD_SPACING < _auto.FIRST_SPACING < 1 < _auto.MAX_SPACING
     _auto.decide("k", candidates)  # confirmed: twice as long
     assert calls_until_next_measurement() == pytest.approx(2 * first, rel=0.01)
     _auto.decide("k", candidates)
@@ -338,11 +367,11 @@ def test_a_choice_is_measured_again_and_the_interval_doubles_while_it_holds(monk
     cost["serial"] = 4.0  # the machine changed: threads now wins, and the interval starts over
     _auto.decide("k", candidates)
     assert _auto.choices() == {"k": "threads"}
-    expected = _auto.FIRST_SPACING * _auto.ROUNDS * 6 / (_auto.OVERHEAD * 2.0)
+    expected = _auto.FIRST_SPACING * 2 * _auto.ROUNDS * 6 / (_auto.OVERHEAD * 2.0)
     assert calls_until_next_measurement() == pytest.approx(expected, rel=0.01)
     for _ in range(20):  # confirmed again and again: the spacing stops at MAX_SPACING
         _auto.decide("k", candidates)
-    steady = _auto.MAX_SPACING * _auto.ROUNDS * 6 / (_auto.OVERHEAD * 2.0)
+    steady = _auto.MAX_SPACING * 2 * _auto.ROUNDS * 6 / (_auto.OVERHEAD * 2.0)
     assert calls_until_next_measurement() == pytest.approx(steady, rel=0.01)
 
 

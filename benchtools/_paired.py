@@ -281,14 +281,31 @@ def pin_workers(packages):
         _pin(list(workers), itertools.cycle(CORES))
 
 
+#: Batches per draw of the pools, by split (1 where not named). A
+#: ``processes`` batch with 2 or 4 workers took 0.9 to 3.1 s (busy,
+#: 2026-12-05, 517d7ed), of which its 16 blocks of 0.02 s are about 0.35:
+#: the rest was starting both builds' worker processes anew. Rows with 4
+#: workers got 17 to 31 batches, their 99% intervals about 0.2 wide: 5 of
+#: the 6 rows left undecided in 3 runs of identical code. What a draw adds
+#: was not seen in those runs: over the 36 ``processes`` rows with 2 and 4
+#: workers, the batches' values scattered by 0.02 to 0.20 (standard
+#: deviation of the log), and each value's own sampling error, the
+#: bootstrap of its 8 pairs' median, was as large or larger in 30 of the
+#: 36 (0.03 to 0.23). The workers are pinned alike in both builds
+#: (:func:`pin_workers`) and the segments are made anew every batch.
+BATCHES_PER_DRAW = {"processes": 4}
+
+
 def measure_row(packages, make_calls, factor, confidence, batch, min_batches, max_batches,
-                block_seconds, deadline, statistic, previous=None, pin=True):
+                block_seconds, deadline, statistic, previous=None, pin=True, draw_every=1):
     """Batches of ABBA pairs of BASE and HEAD until the interval decides; the row.
 
     ``make_calls()`` returns the two functions (BASE, HEAD), made anew for
-    each batch. Each batch starts from pools and choices drawn anew
-    (:func:`redraw`) and gives one value, the median of its pairs' logs of
+    each batch. A batch gives one value, the median of its pairs' logs of
     HEAD's time over BASE's; the interval is taken over the batches' values.
+    Every ``draw_every`` batches, and at the first batch of each call, the
+    pools and choices are drawn anew (:func:`redraw`; see
+    :data:`BATCHES_PER_DRAW`).
     ``previous``, the result of an earlier call for the same row, is
     continued: its batches count, and at least one more is measured.
     ``statistic`` makes a block's time from its calls' times (:func:`_block`).
@@ -305,22 +322,28 @@ def measure_row(packages, make_calls, factor, confidence, batch, min_batches, ma
         batches = previous["logs"]
         base_times, head_times = previous["_base_times"], previous["_head_times"]
     low = estimate = high = math.nan
+    draws = 0
     try:
         while True:
-            unpin_caller()
-            redraw(packages)
-            calls = base, head = make_calls()
-            # The build called first after the redraw starts its pools, its
-            # kernel team and auto's choice while the other's are idle, the
-            # second while the first's threads still spin: alternated between
-            # batches, that difference is noise over the batches instead of a
-            # bias of the row (busy, identical code read auto 1e7 w2 int32
-            # 1.25x [1.15, 1.42] over 21 batches, base always first).
-            started = start_builds(calls, len(batches) % 2, WARM_SECONDS / 4)
-            if pin:
-                settle(packages)
-                pin_threads(started)
-            pin_workers(packages)
+            if draws == 0 or len(batches) % draw_every == 0:
+                unpin_caller()
+                redraw(packages)
+                calls = base, head = make_calls()
+                # The build called first after the redraw starts its pools, its
+                # kernel team and auto's choice while the other's are idle, the
+                # second while the first's threads still spin: alternated between
+                # draws, that difference is noise over the batches instead of a
+                # bias of the row (busy, identical code read auto 1e7 w2 int32
+                # 1.25x [1.15, 1.42] over 21 batches, base always first).
+                started = start_builds(calls, draws % 2, WARM_SECONDS / 4)
+                draws += 1
+                if pin:
+                    settle(packages)
+                    pin_threads(started)
+                pin_workers(packages)
+            else:  # the same pools: only the calls (a process row's segments) anew
+                calls = base, head = make_calls()
+                _warm(calls if len(batches) % 2 == 0 else calls[::-1], WARM_SECONDS / 4)
             logs = []
             for i in range(batch):
                 if (i + len(batches)) % 2 == 0:
@@ -343,6 +366,7 @@ def measure_row(packages, make_calls, factor, confidence, batch, min_batches, ma
                 break
         return {
             "verdict": decided, "batches": len(batches), "pairs": sum(map(len, batches)),
+            "draws": draws + (previous or {}).get("draws", 0),
             "number": number, "slowdown": math.exp(estimate), "low": math.exp(low),
             "high": math.exp(high), "base": statistics.median(base_times),
             "head": statistics.median(head_times), "logs": batches,
@@ -365,7 +389,8 @@ def _measure(packages, row, spec, deadline, max_batches, previous=None):
         result = measure_row(packages, make_calls, spec["factor"], spec["confidence"],
                              spec["batch"], spec["min_batches"], max_batches,
                              spec["block_seconds"], deadline, block_statistic(row["split"]),
-                             previous, pin=row["split"] != "processes")
+                             previous, pin=row["split"] != "processes",
+                             draw_every=BATCHES_PER_DRAW.get(row["split"], 1))
     except Exception as exc:  # a build that fails a row fails that row only
         result = {"verdict": "failed", "error": f"{type(exc).__name__}: {exc}"}
     spent = time.monotonic() - started + (previous or {}).get("seconds", 0.0)

@@ -261,6 +261,42 @@ def test_each_batch_alternates_which_build_is_called_first_after_the_redraw():
     assert firsts == ["base", "head"] * 3
 
 
+def test_a_row_can_draw_its_pools_every_few_batches_and_draws_at_each_continuation():
+    """``draw_every=4``: 8 batches, 2 draws, the calls (a process row's segments) anew each batch.
+
+    A row measured further (``previous``) starts with a draw whatever its
+    count of batches: the pools alive then are the last row's.
+    """
+    log, made = [], []
+    packages = [types.SimpleNamespace(shutdown=lambda: log.append("redraw"))] * 2
+
+    def make_calls():
+        made.append(1)
+
+        def base():
+            log.append("base")
+            _spin(1e-5)
+
+        def head():
+            log.append("head")
+            _spin(1e-5)
+        return base, head
+
+    result = _paired.measure_row(packages, make_calls, 1.1, 0.99, 2, 8, 8, 1e-4,
+                                 time.monotonic() + 60, _paired.block_statistic("processes"),
+                                 pin=False, draw_every=4)
+    assert result["batches"] == 8 and result["draws"] == 2
+    assert log.count("redraw") == 2 * 2  # both builds, at batches 0 and 4
+    assert len(made) == 1 + 8  # the row's first calls, then anew each batch
+    firsts = [log[i + 1] for i in range(len(log) - 1) if log[i] == "redraw" and log[i + 1] != "redraw"]
+    assert firsts == ["base", "head"]
+    log.clear()
+    again = _paired.measure_row(packages, make_calls, 1.1, 0.99, 2, 8, 9, 1e-4,
+                                time.monotonic() + 60, _paired.block_statistic("processes"),
+                                previous=result, pin=False, draw_every=3)
+    assert again["batches"] == 9 and again["draws"] == 3 and log.count("redraw") == 2
+
+
 def _build_with_a_thread(stop):
     """A call that starts one thread of its own the first time, as a build's team does."""
     started = []

@@ -68,11 +68,12 @@ turns, :data:`ROUNDS` times, and keeps the one with the best time. Each timed
 call follows an untimed call of the same candidate, as the calls of a class
 follow each other once it has chosen: timed right after another candidate,
 the team's workers had slept since its last call and woke inside the timed
-one. For float32 at N = 1e6 with 2 workers (2 cores, 2026-12-05) the team
-then read 94 to 124 us at its best where it runs 56 to 62 us a call in a
-row, and ``auto`` kept ``numpy.dot`` (113 to 116 us a call) in 2 of 4
-processes; with the untimed call it read 52 to 94 us and chose the team in
-6 of 6 (52 to 54 us a call after 900 calls). ``serial``
+one. For float32 at N = 1e6 with 2 workers (2 cores, 2026-12-05, 900 calls
+a process), ``auto`` then kept ``numpy.dot`` in 2 of 4 processes (113 and
+116 us a call at the end), whose measurements read the team at 94 to 161
+us at its best where blocks of its calls ran 56 to 62 us; with the untimed
+call it ended on the team in 6 of 6 (52 to 54 us a call, its best 51 to 55
+in the last measurement). ``serial``
 keeps the class unless another candidate is faster by more than
 :data:`MARGIN`, both at its best and in every round (each round's calls
 run one after the other, a paired comparison), or is :data:`CLEAR` times
@@ -100,11 +101,11 @@ winner's time)), times a spacing. The first measurement of a class is made
 cold, on vectors the process has just made or met, and its choice is
 checked again after :data:`COLD_SPACING`, a few dozen calls: for float32 at
 N = 1e6 with 2 workers (2 cores, 2026-12-05), ``numpy.dot``'s best single
-call read 141 to 173 us in the first measurement of 6 of 6 processes and
-104 to 112 in the second, and the team's 107 to 169 against 68 to 78, so
-that a first measurement too close to call left ``numpy.dot`` in place
-(``MARGIN`` below) where the team runs in 55 to 61 us a call, until the
-check some hundreds of calls later. The second measurement then starts the
+call read 147 to 173 us in the first measurement of 6 of 6 processes and
+106 to 120 in their last (of 2 or 3 in 900 calls), and the team's 107 to
+169 against 68 to 78, so that a first measurement too close to call left
+``numpy.dot`` in place (``MARGIN`` below) where the team runs in 53 to 61
+us a call, until the check some hundreds of calls later. The second measurement then starts the
 spacing as a new choice would. A new choice starts with a spacing of
 :data:`FIRST_SPACING`, so that a first measurement disturbed by another
 job is checked again soon (after some hundreds of calls, a second or two of

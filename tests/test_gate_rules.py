@@ -236,16 +236,17 @@ def test_a_block_of_processes_is_its_median_call_so_waits_in_many_calls_do_not_m
         assert _timed_block(waits, 5, split) == pytest.approx((3 * 2e-4 + 2e-3) / 4)
 
 
-def test_each_batch_alternates_which_build_is_called_first_after_the_redraw():
-    """The first build called after a redraw starts its pools and auto's choice with the other idle.
+def _logging_builds():
+    """``(log, packages, make_calls)``: two builds that log their calls and their redraws.
 
-    The same build first in every batch made that a bias of the whole row;
-    alternated, it is noise over the batches.
+    ``make_calls.made`` counts the calls of ``make_calls``.
     """
     log = []
     packages = [types.SimpleNamespace(shutdown=lambda: log.append("redraw"))] * 2
 
     def make_calls():
+        make_calls.made += 1
+
         def base():
             log.append("base")
             _spin(1e-5)
@@ -255,6 +256,17 @@ def test_each_batch_alternates_which_build_is_called_first_after_the_redraw():
             _spin(1e-5)
         return base, head
 
+    make_calls.made = 0
+    return log, packages, make_calls
+
+
+def test_each_batch_alternates_which_build_is_called_first_after_the_redraw():
+    """The first build called after a redraw starts its pools and auto's choice with the other idle.
+
+    The same build first in every batch made that a bias of the whole row;
+    alternated, it is noise over the batches.
+    """
+    log, packages, make_calls = _logging_builds()
     _paired.measure_row(packages, make_calls, 1.1, 0.99, 2, 6, 6, 1e-4, time.monotonic() + 60,
                         _paired.block_statistic("threads"))
     firsts = [log[i + 1] for i in range(len(log) - 1) if log[i] == "redraw" and log[i + 1] != "redraw"]
@@ -267,27 +279,13 @@ def test_a_row_can_draw_its_pools_every_few_batches_and_draws_at_each_continuati
     A row measured further (``previous``) starts with a draw whatever its
     count of batches: the pools alive then are the last row's.
     """
-    log, made = [], []
-    packages = [types.SimpleNamespace(shutdown=lambda: log.append("redraw"))] * 2
-
-    def make_calls():
-        made.append(1)
-
-        def base():
-            log.append("base")
-            _spin(1e-5)
-
-        def head():
-            log.append("head")
-            _spin(1e-5)
-        return base, head
-
+    log, packages, make_calls = _logging_builds()
     result = _paired.measure_row(packages, make_calls, 1.1, 0.99, 2, 8, 8, 1e-4,
                                  time.monotonic() + 60, _paired.block_statistic("processes"),
                                  pin=False, draw_every=4)
     assert result["batches"] == 8 and result["draws"] == 2
     assert log.count("redraw") == 2 * 2  # both builds, at batches 0 and 4
-    assert len(made) == 1 + 8  # the row's first calls, then anew each batch
+    assert make_calls.made == 1 + 8  # the row's first calls, then anew each batch
     firsts = [log[i + 1] for i in range(len(log) - 1) if log[i] == "redraw" and log[i + 1] != "redraw"]
     assert firsts == ["base", "head"]
     log.clear()

@@ -105,17 +105,18 @@ call read 147 to 173 us in the first measurement of 6 of 6 processes and
 106 to 120 in their last (of 2 or 3 in 900 calls), and the team's 107 to
 169 against 68 to 78, so that a first measurement too close to call left
 ``numpy.dot`` in place (``MARGIN`` below) where the team runs in 53 to 61
-us a call, until the check some hundreds of calls later. The second measurement then starts the
-spacing as a new choice would. A new choice starts with a spacing of
-:data:`FIRST_SPACING`, so that a first measurement disturbed by another
-job is checked again soon (after some hundreds of calls, a second or two of
-a large class); each time a measurement confirms the choice, the spacing
-doubles, up to :data:`MAX_SPACING`; a choice that changes starts over. A
-choice made while ``native`` measured slower than ``inline`` even after its
-redraw starts at :data:`SUSPECT_SPACING` instead, checked again after a few
-dozen calls. A machine whose load changes, or a first measurement disturbed
-by another job, is therefore corrected after a bounded number of calls, at
-a cost that falls to nothing when the answer is stable. :func:`forget` drops every choice.
+us a call, until the check some hundreds of calls later. The second
+measurement then starts the spacing as a new choice would. A new choice
+starts with a spacing of :data:`FIRST_SPACING`, so that a first measurement
+disturbed by another job is checked again soon (after some hundreds of
+calls, a second or two of a large class); each time a measurement confirms
+the choice, the spacing doubles, up to :data:`MAX_SPACING`; a choice that
+changes starts over. A choice made while ``native`` measured slower than
+``inline`` even after its redraw starts at :data:`SUSPECT_SPACING` instead,
+checked again after a few dozen calls. A machine whose load changes, or a
+first measurement disturbed by another job, is therefore corrected after a
+bounded number of calls, at a cost that falls to nothing when the answer is
+stable. :func:`forget` drops every choice.
 
 Below :data:`FLOOR_BYTES` nothing is measured: the compiled loop computes
 the call on the caller's thread where it applies (it beats ``numpy.dot``

@@ -325,10 +325,12 @@ def measure_row(packages, make_calls, factor, confidence, batch, min_batches, ma
     draws = 0
     try:
         while True:
-            if draws == 0 or len(batches) % draw_every == 0:
+            draw = draws == 0 or len(batches) % draw_every == 0
+            if draw:
                 unpin_caller()
                 redraw(packages)
-                calls = base, head = make_calls()
+            calls = base, head = make_calls()  # a process row's segments anew every batch
+            if draw:
                 # The build called first after the redraw starts its pools, its
                 # kernel team and auto's choice while the other's are idle, the
                 # second while the first's threads still spin: alternated between
@@ -341,8 +343,7 @@ def measure_row(packages, make_calls, factor, confidence, batch, min_batches, ma
                     settle(packages)
                     pin_threads(started)
                 pin_workers(packages)
-            else:  # the same pools: only the calls (a process row's segments) anew
-                calls = base, head = make_calls()
+            else:  # the same pools: warm the new segments
                 _warm(calls if len(batches) % 2 == 0 else calls[::-1], WARM_SECONDS / 4)
             logs = []
             for i in range(batch):

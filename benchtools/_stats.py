@@ -13,7 +13,7 @@ independent and symmetric about their centre, not normal.
 
 import math
 
-__all__ = ["signed_rank_critical", "signed_rank_interval", "walsh_averages"]
+__all__ = ["batches_to_decide", "signed_rank_critical", "signed_rank_interval", "walsh_averages"]
 
 
 def walsh_averages(values):
@@ -75,3 +75,31 @@ def signed_rank_interval(values, confidence=0.99):
     if k < 0:
         return -math.inf, estimate, math.inf
     return walsh[k], estimate, walsh[m - 1 - k]
+
+
+def batches_to_decide(low, estimate, high, n, limit):
+    """How many values in all would move the interval off ``limit``, at the same estimate and spread.
+
+    The half-width of the interval shrinks as ``1 / sqrt(n)``: with the
+    estimate ``margin`` away from ``limit`` and a half-width ``half`` after
+    ``n`` values, about ``n * (half / margin) ** 2`` values put the whole
+    interval on one side. Returns ``math.inf`` when no number would: the
+    interval is unbounded (too few values), or the estimate lies within an
+    eighth of the half-width of ``limit`` (the difference is the limit
+    itself).
+
+    Parameters
+    ----------
+    low, estimate, high : float
+        The interval and estimate of :func:`signed_rank_interval`.
+    n : int
+        The number of values they were computed from.
+    limit : float
+        The value the interval is to be told from (the gate: ``log(factor)``).
+    """
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return math.inf
+    half, margin = (high - low) / 2, abs(estimate - limit)
+    if margin < half / 8:
+        return math.inf
+    return max(n, math.ceil(n * (half / margin) ** 2))

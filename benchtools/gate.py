@@ -27,7 +27,8 @@ interval of the batches' values (``--confidence``, 99%,
 over it, regressed; otherwise one more batch, up to the row's cap
 (``--max-batches``, ``--row-seconds``). When every row has had its turn,
 the undecided ones are measured further with the time the others left
-(``--total-seconds``, 9 minutes in all). A row still straddling the factor
+(``--total-seconds``, 9 minutes in all), in turns, the row that the fewest
+batches are estimated to decide first. A row still straddling the factor
 then is *undecided* and counts as missed, not as passed. Why this rule, and what it was
 measured to detect: ``docs/gate.md``.
 
@@ -50,7 +51,7 @@ import time
 
 from benchmarks.common import BLAS_THREAD_VARIABLES, PROFILE_ENV, PROFILES, SPLITS
 
-from . import _asv, _fmt, _git
+from . import _asv, _fmt, _git, _stats
 from ._git import ROOT
 
 #: The benchmark whose points are the rows (its ``impl`` parameter is the split).
@@ -244,14 +245,12 @@ def _progress(i, total, result, started):
 def _what_would_decide(row, factor):
     """A sentence: how many batches would narrow the row's interval off the factor, if any."""
     lo, hi, est = (math.log(row[k]) for k in ("low", "high", "slowdown"))
-    margin = abs(est - math.log(factor))
     if not math.isfinite(lo) or not math.isfinite(hi):
         return "too few batches for an interval: raise --row-seconds"
-    half = (hi - lo) / 2
-    if margin < half / 8:
+    needed = _stats.batches_to_decide(lo, est, hi, row["batches"], math.log(factor))
+    if math.isinf(needed):
         return (f"its slowdown is the factor itself ({row['slowdown']:.3f}x): no number of "
                 "batches decides it; judge it against another --factor")
-    needed = int(math.ceil(row["batches"] * (half / margin) ** 2))
     return (f"about {needed} batches would (--max-batches {needed}, --row-seconds "
             f"{max(DEFAULT_ROW_SECONDS, row['seconds'] * needed / row['batches']):.0f}), "
             "or a quieter machine")

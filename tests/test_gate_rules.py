@@ -171,12 +171,64 @@ def test_the_measuring_process_measures_undecided_rows_further(monkeypatch, tmp_
     path.write_text(json.dumps(spec))
     assert _paired.main(str(path)) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [line["again"] for line in lines] == [False, True]
-    first, again = lines
+    assert [line["again"] for line in lines[:2]] == [False, True]
+    assert all(line["again"] for line in lines[1:])
+    first, again = lines[0], lines[-1]
     assert first["verdict"] == "undecided" and first["batches"] == 8
     assert again["batches"] > first["batches"] and again["seconds"] > first["seconds"]
     assert 1.0 < again["slowdown"] < 1.25
     assert not any(k.startswith("_") for k in again)
+
+
+def test_the_time_left_goes_first_to_the_row_nearest_a_verdict(monkeypatch, tmp_path, capsys):
+    """Two rows undecided after their turn: the one a few batches would decide is measured first.
+
+    Row ``workers=2`` comes first in the grid and no number of batches
+    decides it (HEAD 0.9 or 1.3 times BASE by turns); row ``workers=1`` is
+    1.5 times slower in three batches of four and 1.05 in the fourth, so 8
+    batches leave its interval astride the factor and a few more do not.
+    Taken in the grid's order with equal shares, the hopeless row took its
+    share first.
+    """
+    heads = {1: itertools.cycle([1.05, 1.5, 1.5, 1.5]), 2: itertools.cycle([0.9, 1.3])}
+    for name in _paired.PACKAGES:
+        module = types.ModuleType(name)
+        now = {1: 1.0, 2: 1.0}
+        if name == "paralleldot_head":
+            def shutdown(now=now):
+                now.update((w, next(cycle)) for w, cycle in heads.items())
+        else:
+            def shutdown():
+                pass
+
+        def parallel_dot(a, b, workers=1, backend="threads", now=now):
+            _spin(now[workers] * 20e-6)
+            return 0.0
+
+        module.parallel_dot, module.shutdown = parallel_dot, shutdown
+        monkeypatch.setitem(sys.modules, name, module)
+    rows = [{"split": "threads", "N": 1000, "workers": w, "dtype": "float64"} for w in (2, 1)]
+    spec = {"rows": rows, "factor": 1.1, "confidence": 0.99, "batch": 4, "min_batches": 8,
+            "max_batches": 8, "block_seconds": 0.0005, "row_seconds": 0.5, "total_seconds": 6.0}
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(spec))
+    assert _paired.main(str(path)) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(line["workers"], line["again"], line["verdict"]) for line in lines[:2]] == [
+        (2, False, "undecided"), (1, False, "undecided")]
+    assert (lines[2]["workers"], lines[2]["again"]) == (1, True)
+    assert lines[2]["verdict"] == "regressed"
+    assert [line["workers"] for line in lines[3:]] and all(
+        line["workers"] == 2 for line in lines[3:])
+
+
+def test_batches_to_decide_grows_as_the_estimate_nears_the_limit():
+    limit = math.log(1.1)
+    far = _stats.batches_to_decide(math.log(1.05), math.log(1.2), math.log(1.35), 10, limit)
+    near = _stats.batches_to_decide(math.log(1.05), math.log(1.12), math.log(1.35), 10, limit)
+    assert 10 <= far < near < math.inf
+    assert _stats.batches_to_decide(-0.2, limit, 0.3, 10, limit) == math.inf
+    assert _stats.batches_to_decide(-math.inf, 0.0, math.inf, 5, limit) == math.inf
 
 
 def _spin(seconds):

@@ -55,7 +55,7 @@ def _calls(package, split, n, workers, dtype):
     """A function of no argument: one ``parallel_dot`` call of ``package`` on the row's vectors.
 
     ``processes`` reads vectors in its own build's shared memory, as the
-    suite does: new segments at each call of this function (each batch),
+    suite does: new segments at each call of this function (each draw),
     unlinked when the returned function is dropped.
     """
     a, b = common.vectors(n, dtype)
@@ -154,9 +154,10 @@ def redraw(packages):
     build has one (paralleldot._native).
 
     (:func:`measure_row` also makes the process backend's shared vectors
-    anew for each batch: where the pages of one build's segments fall was
+    anew at each draw: where the pages of one build's segments fall was
     a bias of its own, identical code read 1.083 times slower on 40
-    batches, processes 1e6 with 1 worker, float64.)
+    batches, processes 1e6 with 1 worker, float64, with one pair of
+    segments for the whole row.)
 
     Without it, a build's worker processes, its pool threads, its kernel
     team and ``auto``'s choice would be drawn once for a whole row, and
@@ -292,7 +293,11 @@ def pin_workers(packages):
 #: deviation of the log), and each value's own sampling error, the
 #: bootstrap of its 8 pairs' median, was as large or larger in 30 of the
 #: 36 (0.03 to 0.23). The workers are pinned alike in both builds
-#: (:func:`pin_workers`) and the segments are made anew every batch.
+#: (:func:`pin_workers`). The shared segments are made anew with the pools
+#: (until 2026-12-05 every batch): at 1e7 float64 making both builds' took
+#: about 0.35 s and their first calls, which map them in the workers, 0.1 s
+#: more, against the 0.55 s of the batch's blocks (idle); the same bootstrap
+#: above had each batch's segments in it.
 BATCHES_PER_DRAW = {"processes": 4}
 
 
@@ -300,9 +305,10 @@ def measure_row(packages, make_calls, factor, confidence, batch, min_batches, ma
                 block_seconds, deadline, statistic, previous=None, pin=True, draw_every=1):
     """Batches of ABBA pairs of BASE and HEAD until the interval decides; the row.
 
-    ``make_calls()`` returns the two functions (BASE, HEAD), made anew for
-    each batch. A batch gives one value, the median of its pairs' logs of
-    HEAD's time over BASE's; the interval is taken over the batches' values.
+    ``make_calls()`` returns the two functions (BASE, HEAD), made anew at
+    each draw (a process row's segments). A batch gives one value, the
+    median of its pairs' logs of HEAD's time over BASE's; the interval is
+    taken over the batches' values.
     Every ``draw_every`` batches, and at the first batch of each call, the
     pools and choices are drawn anew (:func:`redraw`; see
     :data:`BATCHES_PER_DRAW`).
@@ -325,12 +331,10 @@ def measure_row(packages, make_calls, factor, confidence, batch, min_batches, ma
     draws = 0
     try:
         while True:
-            draw = draws == 0 or len(batches) % draw_every == 0
-            if draw:
+            if draws == 0 or len(batches) % draw_every == 0:
                 unpin_caller()
                 redraw(packages)
-            calls = base, head = make_calls()  # a process row's segments anew every batch
-            if draw:
+                calls = base, head = make_calls()  # a process row's segments anew too
                 # The build called first after the redraw starts its pools, its
                 # kernel team and auto's choice while the other's are idle, the
                 # second while the first's threads still spin: alternated between
@@ -343,8 +347,6 @@ def measure_row(packages, make_calls, factor, confidence, batch, min_batches, ma
                     settle(packages)
                     pin_threads(started)
                 pin_workers(packages)
-            else:  # the same pools: warm the new segments
-                _warm(calls if len(batches) % 2 == 0 else calls[::-1], WARM_SECONDS / 4)
             logs = []
             for i in range(batch):
                 if (i + len(batches)) % 2 == 0:

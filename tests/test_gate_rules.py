@@ -326,7 +326,7 @@ def test_each_batch_alternates_which_build_is_called_first_after_the_redraw():
 
 
 def test_a_row_can_draw_its_pools_every_few_batches_and_draws_at_each_continuation():
-    """``draw_every=4``: 8 batches, 2 draws, the calls (a process row's segments) anew each batch.
+    """``draw_every=4``: 8 batches, 2 draws, the calls (a process row's segments) anew at each.
 
     A row measured further (``previous``) starts with a draw whatever its
     count of batches: the pools alive then are the last row's.
@@ -337,7 +337,7 @@ def test_a_row_can_draw_its_pools_every_few_batches_and_draws_at_each_continuati
                                  pin=False, draw_every=4)
     assert result["batches"] == 8 and result["draws"] == 2
     assert log.count("redraw") == 2 * 2  # both builds, at batches 0 and 4
-    assert make_calls.made == 1 + 8  # the row's first calls, then anew each batch
+    assert make_calls.made == 1 + 2  # the row's first calls, then anew at each draw
     firsts = [log[i + 1] for i in range(len(log) - 1) if log[i] == "redraw" and log[i + 1] != "redraw"]
     assert firsts == ["base", "head"]
     log.clear()

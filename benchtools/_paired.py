@@ -411,9 +411,9 @@ def seconds_to_decide(result, factor):
     The batches :func:`benchtools._stats.batches_to_decide` asks for beyond
     those the row has (one at least), at the row's seconds per batch so far.
     """
-    needed = _stats.batches_to_decide(
-        math.log(result["low"]), math.log(result["slowdown"]), math.log(result["high"]),
-        result["batches"], math.log(factor))
+    low, estimate, high = (math.log(result[k]) if result[k] > 0 else -math.inf
+                           for k in ("low", "slowdown", "high"))  # an unbounded interval: 0
+    needed = _stats.batches_to_decide(low, estimate, high, result["batches"], math.log(factor))
     return max(1, needed - result["batches"]) * result["seconds"] / result["batches"]
 
 

@@ -244,7 +244,8 @@ def _progress(i, total, result, started):
 
 def _what_would_decide(row, factor):
     """A sentence: how many batches would narrow the row's interval off the factor, if any."""
-    lo, hi, est = (math.log(row[k]) for k in ("low", "high", "slowdown"))
+    lo, hi, est = (math.log(row[k]) if row[k] > 0 else -math.inf  # an unbounded interval: 0
+                   for k in ("low", "high", "slowdown"))
     if not math.isfinite(lo) or not math.isfinite(hi):
         return "too few batches for an interval: raise --row-seconds"
     needed = _stats.batches_to_decide(lo, est, hi, row["batches"], math.log(factor))

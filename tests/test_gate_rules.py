@@ -222,6 +222,15 @@ def test_the_time_left_goes_first_to_the_row_nearest_a_verdict(monkeypatch, tmp_
         line["workers"] == 2 for line in lines[3:])
 
 
+def test_a_row_without_a_bounded_interval_has_no_estimate_of_the_seconds_to_decide_it():
+    """At 99.9% 8 batches bound no interval: the row's low end is exp(-inf) = 0, not an error."""
+    row = {"low": 0.0, "slowdown": 1.05, "high": math.inf, "batches": 8, "seconds": 4.0}
+    assert _paired.seconds_to_decide(row, 1.1) == math.inf
+    assert "too few batches" in gate._what_would_decide(row, 1.1)
+    row = {"low": 1.0, "slowdown": 1.2, "high": 1.4, "batches": 8, "seconds": 4.0}
+    assert 0.5 <= _paired.seconds_to_decide(row, 1.1) < math.inf
+
+
 def test_batches_to_decide_grows_as_the_estimate_nears_the_limit():
     limit = math.log(1.1)
     far = _stats.batches_to_decide(math.log(1.05), math.log(1.2), math.log(1.35), 10, limit)

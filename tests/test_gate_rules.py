@@ -240,6 +240,17 @@ def test_batches_to_decide_grows_as_the_estimate_nears_the_limit():
     assert _stats.batches_to_decide(-math.inf, 0.0, math.inf, 5, limit) == math.inf
 
 
+def test_batches_to_decide_reads_the_side_of_the_interval_that_faces_the_limit():
+    """1.001 [0.941, 1.130] after 80 batches (a busy gate run, 2026-12-05): its high end decides.
+
+    Half the width (0.092 in the log) is less than the estimate's distance
+    to 1.1 (0.094), which made the estimate 80 batches, as many as it had.
+    """
+    needed = _stats.batches_to_decide(math.log(0.941), math.log(1.001), math.log(1.130), 80,
+                                      math.log(1.1))
+    assert 120 < needed < 150
+
+
 def _spin(seconds):
     """Busy-wait ``seconds`` (a call that holds its core, as a dot product does)."""
     end = time.perf_counter() + seconds

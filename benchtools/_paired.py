@@ -22,8 +22,9 @@ values (:mod:`benchtools._stats`) and stops the row as soon as the interval
 lies entirely under ``log(factor)`` (ok) or entirely over it (regressed); a
 row whose interval still straddles it at its cap of batches or seconds is
 undecided. When every row has had its turn, the rows still undecided are
-measured further while the gate's total budget lasts, the time left shared
-among them. It writes one JSON object per row on standard output as soon
+measured further while the gate's total budget lasts, in turns, the row
+that the fewest batches are estimated to decide first (:func:`main`). It
+writes one JSON object per row on standard output as soon
 as the row is done, and another for a row measured further.
 """
 
@@ -405,15 +406,24 @@ def _emit(result):
     print(json.dumps({k: v for k, v in result.items() if not k.startswith("_")}), flush=True)
 
 
+def batches_to_decide(result, factor):
+    """The batches in all that would decide the row ``result`` (``inf``: no number would).
+
+    :func:`benchtools._stats.batches_to_decide` on the logs of the row's
+    interval and estimate; the low end of an unbounded interval is 0 here.
+    """
+    low, estimate, high = (math.log(result[k]) if result[k] > 0 else -math.inf
+                           for k in ("low", "slowdown", "high"))
+    return _stats.batches_to_decide(low, estimate, high, result["batches"], math.log(factor))
+
+
 def seconds_to_decide(result, factor):
     """About how many more seconds of batches would decide an undecided row (``inf``: none would).
 
-    The batches :func:`benchtools._stats.batches_to_decide` asks for beyond
-    those the row has (one at least), at the row's seconds per batch so far.
+    The batches :func:`batches_to_decide` asks for beyond those the row has
+    (one at least), at the row's seconds per batch so far.
     """
-    low, estimate, high = (math.log(result[k]) if result[k] > 0 else -math.inf
-                           for k in ("low", "slowdown", "high"))  # an unbounded interval: 0
-    needed = _stats.batches_to_decide(low, estimate, high, result["batches"], math.log(factor))
+    needed = batches_to_decide(result, factor)
     return max(1, needed - result["batches"]) * result["seconds"] / result["batches"]
 
 

@@ -51,7 +51,7 @@ import time
 
 from benchmarks.common import BLAS_THREAD_VARIABLES, PROFILE_ENV, PROFILES, SPLITS
 
-from . import _asv, _fmt, _git, _stats
+from . import _asv, _fmt, _git, _paired
 from ._git import ROOT
 
 #: The benchmark whose points are the rows (its ``impl`` parameter is the split).
@@ -244,11 +244,9 @@ def _progress(i, total, result, started):
 
 def _what_would_decide(row, factor):
     """A sentence: how many batches would narrow the row's interval off the factor, if any."""
-    lo, hi, est = (math.log(row[k]) if row[k] > 0 else -math.inf  # an unbounded interval: 0
-                   for k in ("low", "high", "slowdown"))
-    if not math.isfinite(lo) or not math.isfinite(hi):
+    if not (row["low"] > 0 and math.isfinite(row["high"])):  # also nan: under 8 batches
         return "too few batches for an interval: raise --row-seconds"
-    needed = _stats.batches_to_decide(lo, est, hi, row["batches"], math.log(factor))
+    needed = _paired.batches_to_decide(row, factor)
     if math.isinf(needed):
         return (f"its slowdown is the factor itself ({row['slowdown']:.3f}x): no number of "
                 "batches decides it; judge it against another --factor")

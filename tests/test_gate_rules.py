@@ -127,27 +127,31 @@ def test_an_undecided_row_says_what_would_decide_it():
     assert "no number of batches decides it" in gate._what_would_decide(row, 1.1)
 
 
-def _fake_build(name, factor, monkeypatch):
+def _fake_build(name, factor, monkeypatch, scatter=0.3):
     """A stand-in for a built package: ``parallel_dot`` busy-waits ``factor`` x 20 us, +-30 %.
 
-    The scatter (uniform, per call) stands for the machine's: without it a
-    block's median call would give the factor to a few parts in a thousand.
-    ``factor`` may be a list: the next one after each ``shutdown()`` (the
-    gate's redraw before each batch), in turn.
+    The scatter (uniform, per call, ``scatter``) stands for the machine's:
+    without it a block's median call would give the factor to a few parts
+    in a thousand. ``factor`` may be a list: the next one after each
+    ``shutdown()`` (the gate's redraw before each batch), in turn. It may
+    also be a dict, ``workers`` -> such a factor, for rows that differ by
+    their workers; every ``shutdown()`` moves each of them on.
     """
     module = types.ModuleType(name)
     draw = random.Random(name).uniform
-    factors = itertools.cycle(factor if isinstance(factor, list) else [factor])
-    now = [next(factors)]
+    factors = factor if isinstance(factor, dict) else {None: factor}
+    cycles = {w: itertools.cycle(f if isinstance(f, list) else [f]) for w, f in factors.items()}
+    now = {w: next(cycle) for w, cycle in cycles.items()}
 
     def parallel_dot(a, b, workers=1, backend="threads"):
-        end = time.perf_counter() + now[0] * 20e-6 * draw(0.7, 1.3)
+        f = now[workers if workers in now else None]
+        end = time.perf_counter() + f * 20e-6 * draw(1 - scatter, 1 + scatter)
         while time.perf_counter() < end:
             pass
         return 0.0
 
     def shutdown():
-        now[0] = next(factors)
+        now.update((w, next(cycle)) for w, cycle in cycles.items())
 
     module.parallel_dot = parallel_dot
     module.shutdown = shutdown
@@ -190,23 +194,9 @@ def test_the_time_left_goes_first_to_the_row_nearest_a_verdict(monkeypatch, tmp_
     Taken in the grid's order with equal shares, the hopeless row took its
     share first.
     """
-    heads = {1: itertools.cycle([1.05, 1.5, 1.5, 1.5]), 2: itertools.cycle([0.9, 1.3])}
-    for name in _paired.PACKAGES:
-        module = types.ModuleType(name)
-        now = {1: 1.0, 2: 1.0}
-        if name == "paralleldot_head":
-            def shutdown(now=now):
-                now.update((w, next(cycle)) for w, cycle in heads.items())
-        else:
-            def shutdown():
-                pass
-
-        def parallel_dot(a, b, workers=1, backend="threads", now=now):
-            _spin(now[workers] * 20e-6)
-            return 0.0
-
-        module.parallel_dot, module.shutdown = parallel_dot, shutdown
-        monkeypatch.setitem(sys.modules, name, module)
+    _fake_build("paralleldot_base", 1.0, monkeypatch, scatter=0)
+    _fake_build("paralleldot_head", {1: [1.05, 1.5, 1.5, 1.5], 2: [0.9, 1.3]}, monkeypatch,
+                scatter=0)
     rows = [{"split": "threads", "N": 1000, "workers": w, "dtype": "float64"} for w in (2, 1)]
     spec = {"rows": rows, "factor": 1.1, "confidence": 0.99, "batch": 4, "min_batches": 8,
             "max_batches": 8, "block_seconds": 0.0005, "row_seconds": 0.5, "total_seconds": 6.0}

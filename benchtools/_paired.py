@@ -13,7 +13,7 @@ For each row (split, N, workers, dtype) it measures batches. A batch starts
 with both builds' pools and ``auto``'s choices drawn anew (:func:`redraw`),
 then times pairs of blocks of calls of BASE and HEAD alternately, in ABBA
 order (BASE HEAD, HEAD BASE, ...), 8 pairs or 2 for ``auto`` rows
-(:data:`PAIRS_PER_BATCH`), and keeps the median over its pairs of the log
+below 1e7 (:func:`pairs_per_batch`), and keeps the median over its pairs of the log
 of HEAD's block time over BASE's. A block is at least ``block_seconds`` and
 :data:`MIN_CALLS` calls, each timed on its own; its time is the median
 call for ``processes`` and the mean without the slowest quarter for the
@@ -302,19 +302,36 @@ def pin_workers(packages):
 #: above had each batch's segments in it.
 BATCHES_PER_DRAW = {"processes": 4}
 
-#: Pairs per batch, by split (the spec's ``batch`` where not named). An
-#: ``auto`` row's batches scatter mostly from draw to draw, not from pair to
-#: pair: each build's ``auto`` chooses again, and its kernel team starts
-#: again, at every draw. Busy, identical code, ``auto`` 1e6 int32 with 4
-#: workers: a batch's value (the median of 8 pairs) scattered by 0.29 to
-#: 0.37 in the log, the pairs themselves by 0.41, so 8 pairs narrowed a
-#: draw's value little, and a row that read 1.05 to 1.08 stayed undecided
-#: for 80 to 242 batches. Batches of 2 pairs, in the same 30 to 45 s, gave
-#: intervals 1.4 to 10 times narrower on ``auto`` rows (busy: 1e6 int32 w4
-#: 0.09 wide against 0.13 to 0.16, 1e6 float32 w2 0.02 to 0.06 against
-#: 0.21); on ``threads`` rows, whose draws matter less, as wide or a little
-#: wider, which is why they keep 8 (2026-12-05, docs/gate.md).
-PAIRS_PER_BATCH = {"auto": 2}
+#: Pairs per batch of ``auto`` rows below :data:`FEW_PAIRS_BELOW` elements
+#: (the spec's ``batch``, 8, elsewhere; see :func:`pairs_per_batch`).
+FEW_PAIRS = 2
+#: From this N on, ``auto`` rows take the spec's ``batch`` too.
+FEW_PAIRS_BELOW = 10**7
+
+
+def pairs_per_batch(split, n, default):
+    """The pairs of a batch of the row (``split``, ``n``): ``default`` but for ``auto`` below 1e7.
+
+    An ``auto`` row's batches scatter mostly from draw to draw, not from
+    pair to pair, at N = 1e5 and 1e6. Busy, identical code, ``auto`` 1e6
+    int32 with 4 workers: a batch's value (the median of 8 pairs) scattered
+    by 0.29 to 0.37 in the log, the pairs themselves by 0.41, so 8 pairs
+    narrowed a draw's value little, and a row that read 1.05 to 1.08 stayed
+    undecided for 80 to 242 batches. It is each build's kernel team,
+    started anew, more than ``auto``'s choice: in 110 of 137 batches both
+    builds chose the team, and those scattered by 0.34 too. Batches of 2
+    pairs, in the same 30 to 45 s, gave intervals 1.4 to 10 times narrower
+    there (busy: 1e6 int32 w4 0.09 wide against 0.13 to 0.16; 1e6 float32
+    w2 0.02 to 0.06 against 0.21). At 1e7 they did worse: a draw costs
+    ``auto``'s measurement of its candidates at milliseconds a call, and
+    the median of 8 pairs held off single slow pairs. In a busy 1.15x run
+    with 2 pairs everywhere, three ``auto`` rows at 1e7 stayed undecided,
+    their batches scattered by 0.10 to 0.18 where 8 pairs had given 0.02
+    to 0.09. ``threads`` rows, whose draws matter less, and ``processes``
+    rows, whose draws are costly, take ``default`` (2026-12-05,
+    docs/gate.md).
+    """
+    return FEW_PAIRS if split == "auto" and n < FEW_PAIRS_BELOW else default
 
 
 def measure_row(packages, make_calls, factor, confidence, batch, min_batches, max_batches,
@@ -406,7 +423,7 @@ def _measure(packages, row, spec, deadline, max_batches, previous=None):
     started = time.monotonic()
     try:
         result = measure_row(packages, make_calls, spec["factor"], spec["confidence"],
-                             PAIRS_PER_BATCH.get(row["split"], spec["batch"]),
+                             pairs_per_batch(row["split"], row["N"], spec["batch"]),
                              spec["min_batches"], max_batches,
                              spec["block_seconds"], deadline, block_statistic(row["split"]),
                              previous, pin=row["split"] != "processes",

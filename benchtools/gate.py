@@ -18,9 +18,10 @@ in turn, in ABBA order, on the suite's seeded vectors
 (:mod:`benchtools._paired`). Both builds meet the same load, placement and
 memory bandwidth, pair by pair.
 
-How it decides, per row: batches of 8 ABBA pairs (2 for ``auto``), each
-batch after both builds' pools and ``auto``'s choices were drawn anew; a batch's value is
-the median over its pairs of the log of HEAD's time over BASE's. From 8
+How it decides, per row: batches of 8 ABBA pairs (2 for ``auto`` below
+1e7), each batch after both builds' pools and ``auto``'s choices were drawn
+anew; a batch's value is the median over its pairs of the log of HEAD's
+time over BASE's. From 8
 batches on, the Hodges-Lehmann estimate and signed-rank confidence
 interval of the batches' values (``--confidence``, 99%,
 :mod:`benchtools._stats`): entirely under ``log(--factor)``, ok; entirely

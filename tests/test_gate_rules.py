@@ -212,21 +212,22 @@ def test_the_time_left_goes_first_to_the_row_nearest_a_verdict(monkeypatch, tmp_
         line["workers"] == 2 for line in lines[3:])
 
 
-def test_auto_rows_take_batches_of_fewer_pairs(monkeypatch, tmp_path, capsys):
-    """An ``auto`` row's batch has ``PAIRS_PER_BATCH["auto"]`` pairs; other rows the spec's."""
+def test_auto_rows_below_1e7_take_batches_of_fewer_pairs(monkeypatch, tmp_path, capsys):
+    """``auto`` rows below 1e7 take ``FEW_PAIRS`` pairs a batch; other rows the spec's."""
     _fake_build("paralleldot_base", 1.0, monkeypatch, scatter=0)
     _fake_build("paralleldot_head", 1.0, monkeypatch, scatter=0)
-    rows = [{"split": split, "N": 1000, "workers": 1, "dtype": "float64"}
-            for split in ("auto", "threads")]
+    rows = [{"split": split, "N": n, "workers": 1, "dtype": "float64"}
+            for split, n in (("auto", 1000), ("auto", 10**7), ("threads", 1000))]
     spec = {"rows": rows, "factor": 1.1, "confidence": 0.99, "batch": 4, "min_batches": 8,
-            "max_batches": 8, "block_seconds": 0.0005, "row_seconds": 5.0, "total_seconds": 10.0}
+            "max_batches": 8, "block_seconds": 0.0005, "row_seconds": 5.0, "total_seconds": 15.0}
     path = tmp_path / "spec.json"
     path.write_text(json.dumps(spec))
-    assert _paired.PAIRS_PER_BATCH["auto"] != spec["batch"]
+    assert _paired.FEW_PAIRS != spec["batch"]
     assert _paired.main(str(path)) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [(line["split"], line["verdict"], line["batches"], line["pairs"]) for line in lines] == [
-        ("auto", "ok", 8, 8 * _paired.PAIRS_PER_BATCH["auto"]), ("threads", "ok", 8, 8 * 4)]
+    assert [(line["split"], line["N"], line["verdict"], line["pairs"]) for line in lines] == [
+        ("auto", 1000, "ok", 8 * _paired.FEW_PAIRS), ("auto", 10**7, "ok", 8 * 4),
+        ("threads", 1000, "ok", 8 * 4)]
 
 
 def test_a_row_without_a_bounded_interval_has_no_estimate_of_the_seconds_to_decide_it():

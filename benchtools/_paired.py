@@ -12,9 +12,9 @@ rounds) cannot give.
 For each row (split, N, workers, dtype) it measures batches. A batch starts
 with both builds' pools and ``auto``'s choices drawn anew (:func:`redraw`),
 then times pairs of blocks of calls of BASE and HEAD alternately, in ABBA
-order (BASE HEAD, HEAD BASE, ...), 8 pairs or 2 for ``auto`` rows
-below 1e7 (:func:`pairs_per_batch`), and keeps the median over its pairs of the log
-of HEAD's block time over BASE's. A block is at least ``block_seconds`` and
+order (BASE HEAD, HEAD BASE, ...), 8 pairs or 2 for ``auto`` rows below
+1e7 (:func:`pairs_per_batch`), and keeps the median over its pairs of the
+log of HEAD's block time over BASE's. A block is at least ``block_seconds`` and
 :data:`MIN_CALLS` calls, each timed on its own; its time is the median
 call for ``processes`` and the mean without the slowest quarter for the
 others (:func:`block_statistic`). From the minimum number of batches on,

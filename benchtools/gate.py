@@ -21,9 +21,8 @@ memory bandwidth, pair by pair.
 How it decides, per row: batches of 8 ABBA pairs (2 for ``auto`` below
 1e7), each batch after both builds' pools and ``auto``'s choices were drawn
 anew; a batch's value is the median over its pairs of the log of HEAD's
-time over BASE's. From 8
-batches on, the Hodges-Lehmann estimate and signed-rank confidence
-interval of the batches' values (``--confidence``, 99%,
+time over BASE's. From 8 batches on, the Hodges-Lehmann estimate and
+signed-rank confidence interval of the batches' values (``--confidence``, 99%,
 :mod:`benchtools._stats`): entirely under ``log(--factor)``, ok; entirely
 over it, regressed; otherwise one more batch, up to the row's cap
 (``--max-batches``, ``--row-seconds``). When every row has had its turn,

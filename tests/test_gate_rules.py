@@ -144,10 +144,7 @@ def _fake_build(name, factor, monkeypatch, scatter=0.3):
     now = {w: next(cycle) for w, cycle in cycles.items()}
 
     def parallel_dot(a, b, workers=1, backend="threads"):
-        f = now[workers if workers in now else None]
-        end = time.perf_counter() + f * 20e-6 * draw(1 - scatter, 1 + scatter)
-        while time.perf_counter() < end:
-            pass
+        _spin(now[workers if workers in now else None] * 20e-6 * draw(1 - scatter, 1 + scatter))
         return 0.0
 
     def shutdown():

@@ -7,6 +7,7 @@ Usage (``scripts/bench.sh`` runs ``run``; it also sets up the environment)::
     python -m benchtools history spread [--env PART] [--machine NAME]
     python -m benchtools history changes [--env PART] [--machine NAME] [--html PATH]
     python -m benchtools history check              # set aside result files asv cannot read
+    python -m benchtools history drift [--seconds 60] [--sizes 1e5 1e6 1e7]
 
 Which commits
 -------------
@@ -47,6 +48,14 @@ prints, per ``N`` >= 1e5 at the largest worker count of the profile,
 float64, for each environment, the largest over the smallest of those
 times across the commits with results: the smallest change between
 commits that the history graphs can show.
+
+``drift`` measures what part of that floor is the machine's own: it times
+float64 ``numpy.dot`` back to back in one process, on the same vectors,
+for ``--seconds`` per N, and prints the largest over the smallest median of
+consecutive windows of 0.5 to 20 seconds. Nothing changes between those
+windows but the moment: a control series whose points are measured at
+moments that far apart moves at least that much between commits, however
+its points are measured.
 """
 
 import itertools
@@ -481,6 +490,94 @@ def print_spread(table):
                       f"{commits} commits: {text}")
 
 
+#: ``history drift``: the window lengths, in seconds.
+DRIFT_WINDOWS = (0.5, 2.0, 5.0, 10.0, 20.0)
+
+
+def window_spread(starts, times, window):
+    """Largest over smallest median of ``times`` per consecutive ``window`` seconds.
+
+    ``starts[i]`` is when call ``i`` began (seconds from the first) and
+    ``times[i]`` how long it took. Windows are ``[k * window, (k + 1) *
+    window)``; a last window cut short by the end of the measurement, and
+    a window without a call, are left out. Returns ``(ratio, windows)``;
+    the ratio is NaN with fewer than two windows.
+    """
+    import numpy as np
+
+    if window <= 0:
+        raise ValueError(f"window must be a positive number of seconds, got {window!r}")
+    starts, times = np.asarray(starts, dtype=float), np.asarray(times, dtype=float)
+    if starts.shape != times.shape:
+        raise ValueError(f"starts and times must have the same length, got {starts.size} "
+                         f"and {times.size}")
+    if starts.size == 0:
+        return float("nan"), 0
+    end = starts[-1] + times[-1]
+    index = np.floor(starts / window).astype(int)
+    medians = [float(np.median(times[index == k])) for k in range(int(end // window))
+               if np.any(index == k)]
+    if len(medians) < 2:
+        return float("nan"), len(medians)
+    return max(medians) / min(medians), len(medians)
+
+
+#: ``history drift``: a sample times this many seconds of calls at least.
+DRIFT_SAMPLE = 1e-3
+
+
+def drift(sizes, seconds, clock=time.perf_counter):
+    """``{N: (starts, times)}``: float64 numpy.dot timed back to back, ``seconds`` per N.
+
+    Each sample times as many calls in a row as took :data:`DRIFT_SAMPLE`
+    at the start (one call from about 1e6 on); ``times`` are per call. The vectors are the
+    suite's seeded ones (``benchmarks.common.vectors``), and numpy.dot runs
+    with its default BLAS threads, as in the control series of
+    ``bench_dot.TimeDot``.
+    """
+    import numpy as np
+
+    from benchmarks.common import vectors
+
+    out = {}
+    for n in sizes:
+        a, b = vectors(int(n), "float64")
+        np.dot(a, b)
+        number, begin = 0, clock()
+        while clock() - begin < DRIFT_SAMPLE:
+            np.dot(a, b)
+            number += 1
+        number = max(1, number)
+        starts, times = [], []
+        t0 = clock()
+        while True:
+            begin = clock()
+            if begin - t0 >= seconds:
+                break
+            for _ in range(number):
+                np.dot(a, b)
+            starts.append(begin - t0)
+            times.append((clock() - begin) / number)
+        out[int(n)] = (starts, times)
+    return out
+
+
+def print_drift(measured, seconds, windows=DRIFT_WINDOWS):
+    print(f"history: the machine's drift, float64 numpy.dot timed back to back in one process"
+          f" for {seconds:g} s per N,\n  on the same vectors: largest / smallest median of"
+          f" consecutive windows (how many). A control series\n  measured at moments this far"
+          f" apart moves at least this much with no change of code:")
+    rows = []
+    for n, (starts, times) in measured.items():
+        cells = []
+        for window in windows:
+            ratio, count = window_spread(starts, times, window)
+            cells.append("n/a" if count < 2 else f"{ratio:.2f} ({count})")
+        rows.append([_fmt.size(n), str(len(times))] + cells)
+    header = ["N", "samples"] + [f"{w:g} s" for w in windows]
+    print(_fmt.plain(header, rows))
+
+
 # --- command line ---------------------------------------------------------------
 
 
@@ -509,12 +606,24 @@ def build_parser(parser):
     p_check = sub.add_parser("check", help="set aside result files that do not parse "
                              "(a run killed while asv wrote them)")
     p_check.add_argument("--results", default=None, help="asv results directory")
+    p_drift = sub.add_parser("drift", help="how far numpy.dot's time moves in one process "
+                             "with nothing changed but the moment (the floor of the spread)")
+    p_drift.add_argument("--seconds", type=float, default=60.0,
+                         help="seconds of back-to-back calls per N (default %(default)s)")
+    p_drift.add_argument("--sizes", type=float, nargs="+", default=[1e5, 1e6, 1e7])
 
 
 def main(args):
     """Run the ``history`` sub-command of ``args``; return the exit status."""
     if args.history_command == "run":  # reached only without arguments for asv run
         return run([])
+    if args.history_command == "drift":
+        if args.seconds <= 0:
+            print(f"history drift: --seconds must be positive, got {args.seconds:g}",
+                  file=sys.stderr)
+            return 2
+        print_drift(drift(args.sizes, args.seconds), args.seconds)
+        return 0
     if args.history_command == "commits":
         for h, label in history():
             print(h[:8], label)

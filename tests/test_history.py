@@ -114,6 +114,45 @@ def test_spread_table_is_printed_per_environment(capsys):
     assert "no control series" in capsys.readouterr().out
 
 
+def test_window_spread_is_the_largest_over_the_smallest_window_median():
+    # a call every 0.1 s for 10 s: 1.0 s each for 5 s, then 1.5 s
+    starts = [k / 10 for k in range(100)]
+    times = [1.0 if t < 5 else 1.5 for t in starts]
+    times[-1] = 0.05  # the last call ends at 9.95 s: the last 1 s window is cut short
+    ratio, windows = history.window_spread(starts, times, 1.0)
+    assert windows == 9 and ratio == pytest.approx(1.5)
+    ratio, windows = history.window_spread(starts, times, 2.0)  # [4, 6) holds both levels
+    assert windows == 4 and ratio == pytest.approx(1.5)
+    flat = [1.0] * 100
+    assert history.window_spread(starts, flat, 0.5)[0] == pytest.approx(1.0)
+    ratio, windows = history.window_spread(starts, times, 20.0)
+    assert windows == 0 and math.isnan(ratio)
+    assert math.isnan(history.window_spread([], [], 1.0)[0])
+
+
+def test_window_spread_names_what_was_wrong():
+    with pytest.raises(ValueError, match="window must be a positive number of seconds, got 0"):
+        history.window_spread([0.0], [1.0], 0)
+    with pytest.raises(ValueError, match="same length, got 2 and 1"):
+        history.window_spread([0.0, 1.0], [1.0], 1.0)
+
+
+def test_drift_times_numpy_dot_back_to_back_and_prints_its_windows(capsys):
+    measured = history.drift([1e3, 2e3], 0.3)
+    assert sorted(measured) == [1000, 2000]
+    for starts, times in measured.values():
+        assert len(starts) == len(times) > 10
+        assert starts == sorted(starts) and 0 <= starts[0] and starts[-1] < 0.3
+        assert all(t > 0 for t in times)
+    history.print_drift(measured, 0.3, windows=(0.1, 1.0))
+    out = capsys.readouterr().out
+    assert re.search(r"^  1e3\s+\d+\s+\d\.\d\d \([23]\)\s+n/a$", out, re.M), out
+    from benchtools.__main__ import main
+
+    assert main(["history", "drift", "--seconds", "0"]) == 2
+    assert "--seconds must be positive, got 0" in capsys.readouterr().err
+
+
 # --------------------------------------------------------------- end to end
 
 

@@ -563,10 +563,10 @@ def drift(sizes, seconds, clock=time.perf_counter):
 
 
 def print_drift(measured, seconds, windows=DRIFT_WINDOWS):
-    print(f"history: the machine's drift, float64 numpy.dot timed back to back in one process"
-          f" for {seconds:g} s per N,\n  on the same vectors: largest / smallest median of"
-          f" consecutive windows (how many). A control series\n  measured at moments this far"
-          f" apart moves at least this much with no change of code:")
+    print(f"history: the machine's drift: float64 numpy.dot timed back to back in one process,"
+          f" {seconds:g} s per N, on the same vectors.\n  Largest / smallest median of"
+          f" consecutive windows (how many): a control series whose points are measured\n"
+          f"  over as long, each in one window, moves at least this much with no change of code:")
     rows = []
     for n, (starts, times) in measured.items():
         cells = []
@@ -611,6 +611,8 @@ def build_parser(parser):
     p_drift.add_argument("--seconds", type=float, default=60.0,
                          help="seconds of back-to-back calls per N (default %(default)s)")
     p_drift.add_argument("--sizes", type=float, nargs="+", default=[1e5, 1e6, 1e7])
+    p_drift.add_argument("--windows", type=float, nargs="+", default=list(DRIFT_WINDOWS),
+                         metavar="SECONDS", help="window lengths (default: %(default)s)")
 
 
 def main(args):
@@ -618,11 +620,13 @@ def main(args):
     if args.history_command == "run":  # reached only without arguments for asv run
         return run([])
     if args.history_command == "drift":
-        if args.seconds <= 0:
-            print(f"history drift: --seconds must be positive, got {args.seconds:g}",
-                  file=sys.stderr)
-            return 2
-        print_drift(drift(args.sizes, args.seconds), args.seconds)
+        for option, values in (("--seconds", [args.seconds]), ("--windows", args.windows),
+                               ("--sizes", args.sizes)):
+            if min(values) <= 0:
+                print(f"history drift: {option} must be positive, got {min(values):g}",
+                      file=sys.stderr)
+                return 2
+        print_drift(drift(args.sizes, args.seconds), args.seconds, args.windows)
         return 0
     if args.history_command == "commits":
         for h, label in history():

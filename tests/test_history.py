@@ -151,6 +151,8 @@ def test_drift_times_numpy_dot_back_to_back_and_prints_its_windows(capsys):
 
     assert main(["history", "drift", "--seconds", "0"]) == 2
     assert "--seconds must be positive, got 0" in capsys.readouterr().err
+    assert main(["history", "drift", "--windows", "2", "-1"]) == 2
+    assert "--windows must be positive, got -1" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------- end to end

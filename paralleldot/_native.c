@@ -95,6 +95,49 @@ INT_KERNEL(dot_u16, uint16_t)
 INT_KERNEL(dot_u32, uint32_t)
 INT_KERNEL(dot_u64, uint64_t)
 
+/* 64-bit integers where the CPU has AVX2 and no 64-bit vector multiply
+ * (x86-64-v3 without AVX-512; chosen at import, see u64_kind). With
+ * x = xh 2**32 + xl, x * y = xl yl + 2**32 (xh yl + xl yh) modulo 2**64:
+ * xl yl is one 32 x 32 -> 64-bit product (vpmuludq), and of the cross
+ * terms only their sum's low 32 bits count, so they add up in 32-bit lanes
+ * (x's halves times y's halves swapped, vpmulld) and go into the high half
+ * once, at the end. 7 instructions per 4 elements where GCC's loop for
+ * INT_KERNEL takes 11 (three vpmuludq, shifts); GCC 12 does not find this
+ * form from C, hence the intrinsics. On `vm` (AMD EPYC, 2026-12-05), int64
+ * at 1e7, blocks of calls in turn with the INT_KERNEL loop: 1 thread 22.8
+ * and 23.1 GB/s against 21.3 and 21.8; 2 threads, over float64 numpy.dot's
+ * rate, 0.928 / 0.925 / 0.935 against 0.933 / 0.884 / 0.911 (3 processes);
+ * at 1e4 on one thread 47.9 GB/s against 45.7. */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && __GNUC__ >= 11
+#define U64_V3 1
+__attribute__((target("avx2"))) static void
+dot_u64_v3(const char *xp, const char *yp, npy_intp n, acc_t *out)
+{
+    const uint64_t *x = (const uint64_t *)xp, *y = (const uint64_t *)yp;
+    __m256i low0 = _mm256_setzero_si256(), low1 = low0, cross0 = low0, cross1 = low0;
+    npy_intp i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i xa = _mm256_loadu_si256((const __m256i *)(x + i));
+        __m256i xb = _mm256_loadu_si256((const __m256i *)(x + i + 4));
+        __m256i ya = _mm256_loadu_si256((const __m256i *)(y + i));
+        __m256i yb = _mm256_loadu_si256((const __m256i *)(y + i + 4));
+        low0 = _mm256_add_epi64(low0, _mm256_mul_epu32(xa, ya));
+        low1 = _mm256_add_epi64(low1, _mm256_mul_epu32(xb, yb));
+        /* 0xb1: the two 32-bit halves of each 64-bit lane swapped */
+        cross0 = _mm256_add_epi32(cross0, _mm256_mullo_epi32(xa, _mm256_shuffle_epi32(ya, 0xb1)));
+        cross1 = _mm256_add_epi32(cross1, _mm256_mullo_epi32(xb, _mm256_shuffle_epi32(yb, 0xb1)));
+    }
+    uint64_t s = 0, lows[4];
+    uint32_t crosses[8], cross = 0;
+    for (; i < n; i++) s += x[i] * y[i];
+    _mm256_storeu_si256((__m256i *)lows, _mm256_add_epi64(low0, low1));
+    _mm256_storeu_si256((__m256i *)crosses, _mm256_add_epi32(cross0, cross1));
+    for (int j = 0; j < 4; j++) s += lows[j];
+    for (int j = 0; j < 8; j++) cross += crosses[j];
+    out->u = s + ((uint64_t)cross << 32);
+}
+#endif
+
 /* Independent lanes: each lane is a sequential sum, so the compiler may
  * vectorise across lanes without reassociating anything. */
 #define LANES_F64 32
@@ -198,12 +241,15 @@ typedef struct {
     int bits;
 } kind_t;
 
+/* 64-bit integers' kernel: dot_u64_v3 on x86-64-v3 CPUs (set at import). */
+static kind_t u64_kind = {dot_u64, ADD_INT, 64};
+
 /* The kernel of a dtype, or NULL. */
 static const kind_t *
 kind_of(PyArray_Descr *d, npy_intp size)
 {
     static const kind_t u8 = {dot_u8, ADD_INT, 8}, u16 = {dot_u16, ADD_INT, 16},
-                        u32 = {dot_u32, ADD_INT, 32}, u64 = {dot_u64, ADD_INT, 64},
+                        u32 = {dot_u32, ADD_INT, 32},
                         f32 = {dot_f32, ADD_F32, 0}, f64 = {dot_f64, ADD_F64, 0},
                         c64 = {dot_c64, ADD_C64, 0}, c128 = {dot_c128, ADD_C128, 0};
     int num = d->type_num;
@@ -212,7 +258,7 @@ kind_of(PyArray_Descr *d, npy_intp size)
         case 1: return &u8;
         case 2: return &u16;
         case 4: return &u32;
-        case 8: return &u64;
+        case 8: return &u64_kind;
         }
         return NULL;
     }
@@ -824,5 +870,10 @@ PyInit__native(void)
     str_inline = PyUnicode_InternFromString("inline");
     str_native = PyUnicode_InternFromString("native");
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+#ifdef U64_V3
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("x86-64-v3") && !__builtin_cpu_supports("x86-64-v4"))
+        u64_kind.kernel = dot_u64_v3;
+#endif
     return PyModule_Create(&module);
 }

@@ -487,14 +487,14 @@ def main(spec_path):
             _emit(result)
         undecided = [r for r in results if r["verdict"] == "undecided"]
         while undecided and time.monotonic() < end - 1:
-            turns = sorted(undecided, key=lambda r: seconds_to_decide(r, spec["factor"]))
+            turns = sorted(((seconds_to_decide(r, spec["factor"]), r) for r in undecided),
+                           key=lambda turn: turn[0])
             undecided = []
-            for i, previous in enumerate(turns):
+            for i, (need, previous) in enumerate(turns):
                 left = end - time.monotonic()
                 if left < 1:
                     break
                 fair = left / (len(turns) - i)
-                need = seconds_to_decide(previous, spec["factor"])
                 share = fair if math.isinf(need) else min(left, max(2 * need, fair))
                 row = {k: previous[k] for k in ("split", "N", "workers", "dtype")}
                 result = _measure(packages, row, spec, time.monotonic() + share, sys.maxsize,

@@ -53,9 +53,9 @@ commits that the history graphs can show.
 float64 ``numpy.dot`` back to back in one process, on the same vectors,
 for ``--seconds`` per N, and prints the largest over the smallest median of
 consecutive windows of 0.5 to 20 seconds. Nothing changes between those
-windows but the moment: a control series whose points are measured at
-moments that far apart moves at least that much between commits, however
-its points are measured.
+windows but the moment: a control series whose points are measured over
+as long a span, each in one window, moves at least that much between
+commits, however its points are measured.
 """
 
 import itertools
@@ -530,10 +530,10 @@ def drift(sizes, seconds, clock=time.perf_counter):
     """``{N: (starts, times)}``: float64 numpy.dot timed back to back, ``seconds`` per N.
 
     Each sample times as many calls in a row as took :data:`DRIFT_SAMPLE`
-    at the start (one call from about 1e6 on); ``times`` are per call. The vectors are the
-    suite's seeded ones (``benchmarks.common.vectors``), and numpy.dot runs
-    with its default BLAS threads, as in the control series of
-    ``bench_dot.TimeDot``.
+    at the start (one call from about 1e6 on); ``times`` are per call. The
+    vectors are the suite's seeded ones (``benchmarks.common.vectors``),
+    and numpy.dot runs with its default BLAS threads, as in the control
+    series of ``bench_dot.TimeDot``.
     """
     import numpy as np
 

@@ -515,8 +515,8 @@ def window_spread(starts, times, window):
         return float("nan"), 0
     end = starts[-1] + times[-1]
     index = np.floor(starts / window).astype(int)
-    medians = [float(np.median(times[index == k])) for k in range(int(end // window))
-               if np.any(index == k)]
+    groups = (times[index == k] for k in range(int(end // window)))
+    medians = [float(np.median(group)) for group in groups if group.size]
     if len(medians) < 2:
         return float("nan"), len(medians)
     return max(medians) / min(medians), len(medians)
@@ -526,38 +526,38 @@ def window_spread(starts, times, window):
 DRIFT_SAMPLE = 1e-3
 
 
-def drift(sizes, seconds, clock=time.perf_counter):
+def drift(sizes, seconds):
     """``{N: (starts, times)}``: float64 numpy.dot timed back to back, ``seconds`` per N.
 
-    Each sample times as many calls in a row as took :data:`DRIFT_SAMPLE`
-    at the start (one call from about 1e6 on); ``times`` are per call. The
-    vectors are the suite's seeded ones (``benchmarks.common.vectors``),
-    and numpy.dot runs with its default BLAS threads, as in the control
-    series of ``bench_dot.TimeDot``.
+    Each sample times as many calls in a row as last :data:`DRIFT_SAMPLE`
+    (``benchmarks.common._calibrate``, as the suite's interleaved samples;
+    one call from about 1e6 on); ``times`` are per call. The vectors are the
+    suite's seeded ones (``benchmarks.common.vectors``), and numpy.dot runs
+    with its default BLAS threads, as in the control series of
+    ``bench_dot.TimeDot``.
     """
+    import timeit
+
     import numpy as np
 
-    from benchmarks.common import vectors
+    from benchmarks.common import _calibrate, vectors
 
     out = {}
     for n in sizes:
         a, b = vectors(int(n), "float64")
-        np.dot(a, b)
-        number, begin = 0, clock()
-        while clock() - begin < DRIFT_SAMPLE:
+
+        def call():
             np.dot(a, b)
-            number += 1
-        number = max(1, number)
+
+        number = _calibrate(call, DRIFT_SAMPLE)
         starts, times = [], []
-        t0 = clock()
+        t0 = time.perf_counter()
         while True:
-            begin = clock()
-            if begin - t0 >= seconds:
+            begin = time.perf_counter() - t0
+            if begin >= seconds:
                 break
-            for _ in range(number):
-                np.dot(a, b)
-            starts.append(begin - t0)
-            times.append((clock() - begin) / number)
+            times.append(timeit.timeit(call, number=number) / number)
+            starts.append(begin)
         out[int(n)] = (starts, times)
     return out
 

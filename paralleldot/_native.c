@@ -57,7 +57,10 @@
 #include <time.h>
 
 
+/* GCC 11 on x86-64 knows the x86-64-v3 and -v4 levels (target_clones, the
+ * x86-64-v3 int64 loop, isa()). */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && __GNUC__ >= 11
+#define X86_64_LEVELS 1
 #define CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define CLONES
@@ -108,8 +111,7 @@ INT_KERNEL(dot_u64, uint64_t)
  * and 23.1 GB/s against 21.3 and 21.8; 2 threads, over float64 numpy.dot's
  * rate, 0.928 / 0.925 / 0.935 against 0.933 / 0.884 / 0.911 (3 processes);
  * at 1e4 on one thread 47.9 GB/s against 45.7. */
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && __GNUC__ >= 11
-#define U64_V3 1
+#ifdef X86_64_LEVELS
 __attribute__((target("avx2"))) static void
 dot_u64_v3(const char *xp, const char *yp, npy_intp n, acc_t *out)
 {
@@ -824,7 +826,7 @@ native_stop(PyObject *self, PyObject *unused)
 static PyObject *
 native_isa(PyObject *self, PyObject *unused)
 {
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && __GNUC__ >= 11
+#ifdef X86_64_LEVELS
     __builtin_cpu_init();
     if (__builtin_cpu_supports("x86-64-v4")) return PyUnicode_FromString("x86-64-v4");
     if (__builtin_cpu_supports("x86-64-v3")) return PyUnicode_FromString("x86-64-v3");
@@ -870,7 +872,7 @@ PyInit__native(void)
     str_inline = PyUnicode_InternFromString("inline");
     str_native = PyUnicode_InternFromString("native");
     pthread_atfork(before_fork, after_fork_parent, after_fork_child);
-#ifdef U64_V3
+#ifdef X86_64_LEVELS
     __builtin_cpu_init();
     if (__builtin_cpu_supports("x86-64-v3") && !__builtin_cpu_supports("x86-64-v4"))
         u64_kind.kernel = dot_u64_v3;
